@@ -1,0 +1,1 @@
+//! Event streams: reading, enrichment, replay, simulation and evaluation.

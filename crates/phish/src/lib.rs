@@ -1,0 +1,1 @@
+//! Message analysis: is this SMS or e-mail a fake that impersonates the service?
