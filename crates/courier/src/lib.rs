@@ -1,0 +1,1 @@
+//! The courier: templates, outbox worker and delivery channels.
