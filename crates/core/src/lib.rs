@@ -5,6 +5,7 @@ pub mod decision;
 pub mod engine;
 pub mod event;
 pub mod ids;
+pub mod outbox;
 pub mod time;
 
 pub use decision::{AccountVerdict, Channel, Decision, Outcome, Reason, Sharing};
