@@ -1,0 +1,70 @@
+//! Schema migrations, one list per backend, applied in order at start.
+
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+macro_rules! run_migrations {
+    ($pool:expr, $list:expr, $lock:expr) => {{
+        use crate::sql::db_err;
+        let mut tx = $pool.begin().await.map_err(db_err)?;
+        if let Some(lock) = $lock {
+            sqlx::query(lock).execute(&mut *tx).await.map_err(db_err)?;
+        }
+        sqlx::query(crate::migrate::CREATE_TABLE)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut applied = 0usize;
+        for m in $list {
+            if done.contains(&m.version) {
+                continue;
+            }
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(|e| {
+                crate::StoreError::Database(format!(
+                    "migration {} ({}) failed: {e}",
+                    m.version, m.name
+                ))
+            })?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            applied += 1;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok::<usize, crate::StoreError>(applied)
+    }};
+}
+
+pub(crate) use run_migrations;

@@ -1,0 +1,58 @@
+//! The embedded default: SQLite in WAL mode.
+
+use crate::migrate::{run_migrations, SQLITE};
+use crate::sql::{db_err, impl_store};
+use crate::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at a `sqlite:` URL and migrates it.
+    pub async fn connect(url: &str) -> crate::Result<Self> {
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with NORMAL survives a killed process; FULL would also survive power loss.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            // Each connection to :memory: is its own database, so keep one.
+            .max_connections(if memory { 1 } else { 8 })
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(db_err)?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub async fn migrate(&self) -> crate::Result<usize> {
+        run_migrations!(self.pool, SQLITE, None::<&str>)
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+impl_store!(
+    crate::SqliteStore,
+    sqlx::Sqlite,
+    "sqlite",
+    claim_sql = "UPDATE outbox SET status = 'sending', next_attempt_at = $2 WHERE id IN (\
+         SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 \
+         ORDER BY next_attempt_at, id LIMIT $3)"
+);

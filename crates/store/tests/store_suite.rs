@@ -1,0 +1,381 @@
+//! One suite, run against SQLite by default and against PostgreSQL when
+//! `HEARTH_TEST_DATABASE_URL` names one (CI runs both).
+
+use hearth_core::outbox::{NewOutboxMessage, OutboxChannel, OutboxStatus};
+use hearth_core::Timestamp;
+use hearth_store::testkit::test_db;
+use hearth_store::*;
+
+fn account(id: &str, email: &str) -> NewAccount {
+    NewAccount {
+        id: id.into(),
+        email: email.into(),
+        password_hash: "$argon2id$stub".into(),
+        recovery_phone: None,
+        locale: "en".into(),
+        role: Role::Member,
+        created_at: Timestamp(1_000),
+    }
+}
+
+fn session(id: &str, account: &str, token: u8, now: i64) -> NewSession {
+    NewSession {
+        id: id.into(),
+        account_id: account.into(),
+        token_hash: vec![token; 32],
+        device_id: format!("dev-{id}"),
+        device_type: "tv".into(),
+        name: format!("TV {id}"),
+        ip: "203.0.113.7".into(),
+        user_agent: Some("Hearth-Test/1".into()),
+        location: Some("Lisbon, PT".into()),
+        now: Timestamp(now),
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_unique_by_email_and_updatable() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    let a = s
+        .create_account(&account("a1", "owner@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(a.email, "owner@example.com");
+    assert!(!a.must_change_password);
+    let dup = s.create_account(&account("a2", "owner@example.com")).await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict("account"))),
+        "{dup:?}"
+    );
+
+    s.set_password("a1", "$argon2id$new", Timestamp(2_000), true)
+        .await
+        .unwrap();
+    s.set_recovery_phone("a1", Some("+351912345678"))
+        .await
+        .unwrap();
+    let a = s
+        .account_by_email("owner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.password_hash, "$argon2id$new");
+    assert_eq!(a.password_changed_at, Timestamp(2_000));
+    assert!(a.must_change_password);
+    assert_eq!(a.recovery_phone.as_deref(), Some("+351912345678"));
+    s.set_recovery_phone("a1", None).await.unwrap();
+    assert_eq!(
+        s.account_by_id("a1").await.unwrap().unwrap().recovery_phone,
+        None
+    );
+    assert!(s.account_by_id("nobody").await.unwrap().is_none());
+    assert!(matches!(
+        s.set_password("nobody", "x", Timestamp(1), false).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    s.flag_account("a1", "this_wasnt_me", Timestamp(3_000))
+        .await
+        .unwrap();
+    let flagged = s.flagged_accounts(10).await.unwrap();
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(flagged[0].flagged_reason.as_deref(), Some("this_wasnt_me"));
+    assert_eq!(s.count_accounts().await.unwrap(), 1);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sessions_list_rename_and_sign_out() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    s.create_account(&account("a1", "o@example.com"))
+        .await
+        .unwrap();
+    s.create_account(&account("a2", "p@example.com"))
+        .await
+        .unwrap();
+    s.create_session(&session("s1", "a1", 1, 10)).await.unwrap();
+    s.create_session(&session("s2", "a1", 2, 20)).await.unwrap();
+    s.create_session(&session("s3", "a1", 3, 30)).await.unwrap();
+    s.create_session(&session("t1", "a2", 4, 30)).await.unwrap();
+
+    let found = s.session_by_token(&[2; 32]).await.unwrap().unwrap();
+    assert_eq!(found.id, "s2");
+    s.touch_session("s1", "198.51.100.1", Timestamp(40))
+        .await
+        .unwrap();
+    let list = s.list_sessions("a1").await.unwrap();
+    assert_eq!(
+        list.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+        ["s1", "s3", "s2"]
+    );
+    assert_eq!(list[0].ip, "198.51.100.1");
+
+    assert!(s.rename_session("a1", "s1", "Living room").await.unwrap());
+    assert!(!s.rename_session("a2", "s1", "Not yours").await.unwrap());
+    assert_eq!(
+        s.session("a1", "s1").await.unwrap().unwrap().name,
+        "Living room"
+    );
+
+    assert!(s
+        .revoke_session("a1", "s2", "owner", Timestamp(50))
+        .await
+        .unwrap());
+    assert!(!s
+        .revoke_session("a1", "s2", "owner", Timestamp(51))
+        .await
+        .unwrap());
+    assert!(s.session_by_token(&[2; 32]).await.unwrap().is_none());
+    assert!(s.device_known("a1", "dev-s2").await.unwrap());
+
+    let n = s
+        .revoke_all_sessions("a1", Some("s1"), "password_changed", Timestamp(60))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(s.list_sessions("a1").await.unwrap().len(), 1);
+    assert_eq!(
+        s.revoke_all_sessions("a1", None, "all", Timestamp(61))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(s.list_sessions("a1").await.unwrap().is_empty());
+    // The other account is untouched.
+    assert_eq!(s.list_sessions("a2").await.unwrap().len(), 1);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn idle_sessions_are_signed_out() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    s.create_account(&account("a1", "o@example.com"))
+        .await
+        .unwrap();
+    s.create_session(&session("old", "a1", 1, 100))
+        .await
+        .unwrap();
+    s.create_session(&session("new", "a1", 2, 900))
+        .await
+        .unwrap();
+    let gone = s
+        .revoke_idle_sessions(Timestamp(500), Timestamp(1_000))
+        .await
+        .unwrap();
+    assert_eq!(gone, vec![("a1".to_owned(), "old".to_owned())]);
+    let left = s.list_sessions("a1").await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, "new");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn counters_count_within_a_window_and_reset() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    for i in 1..=3 {
+        let c = s
+            .bump_counter("acct:x", Timestamp(i * 10), 1_000)
+            .await
+            .unwrap();
+        assert_eq!(c.count, i as u32);
+        assert_eq!(c.first_at, Timestamp(10));
+    }
+    // After a quiet window the count starts again.
+    let c = s
+        .bump_counter("acct:x", Timestamp(2_000), 1_000)
+        .await
+        .unwrap();
+    assert_eq!((c.count, c.first_at), (1, Timestamp(2_000)));
+    assert_eq!(s.counter("acct:x").await.unwrap().count, 1);
+    s.clear_counter("acct:x").await.unwrap();
+    assert_eq!(s.counter("acct:x").await.unwrap().count, 0);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn audit_is_append_only_and_searchable() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    for (i, kind) in ["sign_in_failed", "sign_in_succeeded", "password_changed"]
+        .iter()
+        .enumerate()
+    {
+        s.append_audit(&NewAudit {
+            account_id: Some("a1".into()),
+            at: Timestamp(i as i64),
+            kind: (*kind).into(),
+            ip: Some("203.0.113.7".into()),
+            device_id: None,
+            detail: r#"{"n":1}"#.into(),
+        })
+        .await
+        .unwrap();
+    }
+    let all = s.audit_for_account("a1", 10).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].kind, "password_changed", "newest first");
+    assert_eq!(all[0].detail["n"], 1);
+    let q = AuditQuery {
+        kind: Some("sign_in_failed".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(s.search_audit(&q).await.unwrap().len(), 1);
+    let page = AuditQuery {
+        before_id: Some(all[0].id),
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        s.search_audit(&page).await.unwrap()[0].kind,
+        "sign_in_succeeded"
+    );
+
+    // The database itself refuses to rewrite history.
+    let sql = "DELETE FROM audit";
+    let refused = match db.store.backend() {
+        "sqlite" => {
+            let st = SqliteStore::connect(&db.url).await.unwrap();
+            sqlx::query(sql).execute(st.pool()).await.is_err()
+        }
+        _ => {
+            let st = PgStore::connect(&db.url).await.unwrap();
+            sqlx::query(sql).execute(st.pool()).await.is_err()
+        }
+    };
+    assert!(refused);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn engine_state_uses_optimistic_concurrency() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    assert!(s.engine_state("a1").await.unwrap().is_none());
+    assert!(s
+        .put_engine_state("a1", 0, "{\"v\":1}", Timestamp(1))
+        .await
+        .unwrap());
+    assert!(
+        !s.put_engine_state("a1", 0, "{\"v\":1}", Timestamp(1))
+            .await
+            .unwrap(),
+        "second insert loses"
+    );
+    let st = s.engine_state("a1").await.unwrap().unwrap();
+    assert_eq!(st.version, 1);
+    assert!(s
+        .put_engine_state("a1", 1, "{\"v\":2}", Timestamp(2))
+        .await
+        .unwrap());
+    assert!(
+        !s.put_engine_state("a1", 1, "{\"v\":3}", Timestamp(3))
+            .await
+            .unwrap(),
+        "stale writer loses"
+    );
+    assert_eq!(
+        s.engine_state("a1").await.unwrap().unwrap().state,
+        "{\"v\":2}"
+    );
+    db.cleanup().await;
+}
+
+fn mail(to: &str, key: Option<&str>) -> NewOutboxMessage {
+    NewOutboxMessage {
+        channel: OutboxChannel::Email,
+        to: to.into(),
+        subject: Some("Your code".into()),
+        body_text: "123456".into(),
+        body_html: None,
+        purpose: "device_verification".into(),
+        dedupe_key: key.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn outbox_claims_leases_retries_and_dead_letters() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    let a = s
+        .enqueue(&mail("a@example.com", Some("k1")), Timestamp(100))
+        .await
+        .unwrap();
+    let again = s
+        .enqueue(&mail("a@example.com", Some("k1")), Timestamp(101))
+        .await
+        .unwrap();
+    assert_eq!(a, again, "same dedupe key, same message");
+    let b = s
+        .enqueue(&mail("b@example.com", None), Timestamp(100))
+        .await
+        .unwrap();
+    assert_eq!(s.outbox_backlog().await.unwrap(), 2);
+
+    let claimed = s
+        .claim_outbox(Timestamp(100), Timestamp(200), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![a, b]);
+    assert!(claimed.iter().all(|m| m.status == OutboxStatus::Sending));
+    // Leased: nobody else gets them before the lease ends.
+    assert!(s
+        .claim_outbox(Timestamp(150), Timestamp(250), 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    s.outbox_sent(a, Timestamp(160)).await.unwrap();
+    s.outbox_retry(b, 1, Timestamp(300), "421 try later")
+        .await
+        .unwrap();
+    assert!(s
+        .claim_outbox(Timestamp(299), Timestamp(400), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // A worker that dies mid-send leaves a lease that expires: the message comes back.
+    let c = s
+        .claim_outbox(Timestamp(300), Timestamp(400), 10)
+        .await
+        .unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].last_error.as_deref(), Some("421 try later"));
+    let c = s
+        .claim_outbox(Timestamp(400), Timestamp(500), 10)
+        .await
+        .unwrap();
+    assert_eq!(c.len(), 1, "expired lease is claimable again");
+    s.outbox_dead(b, 8, "550 no such user").await.unwrap();
+    assert_eq!(s.outbox_backlog().await.unwrap(), 0);
+    let list = s.outbox_list(10).await.unwrap();
+    assert_eq!(
+        list.iter().find(|m| m.id == b).unwrap().status,
+        OutboxStatus::Dead
+    );
+    assert_eq!(
+        list.iter().find(|m| m.id == a).unwrap().status,
+        OutboxStatus::Sent
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_does_not_remigrate() {
+    let db = test_db().await.unwrap();
+    db.store
+        .create_account(&account("a1", "o@example.com"))
+        .await
+        .unwrap();
+    let again = open(&db.url).await.unwrap();
+    assert!(again.account_by_id("a1").await.unwrap().is_some());
+    assert!(matches!(
+        open("mysql://x").await.err(),
+        Some(StoreError::BadUrl(_))
+    ));
+    db.cleanup().await;
+}
