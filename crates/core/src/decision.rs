@@ -44,6 +44,8 @@ pub enum Reason {
     HouseholdLearning,
     OwnerVerified,
     ResoldAccount,
+    /// The event is a failed sign-in attempt.
+    SignInFailure,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -53,6 +53,8 @@ pub enum EventKind {
     VerifyLater,
     /// A household member's portable device started a travel pass.
     TravelStarted,
+    /// A failed sign-in attempt (wrong password or code) for this account.
+    SignInFailed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,4 +88,8 @@ pub struct AccessEvent {
     pub lon: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asn: Option<u32>,
+    /// Anonymising network (VPN, Tor exit, hosting/proxy), from the MaxMind
+    /// Anonymous-IP database when configured, or from the platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<bool>,
 }

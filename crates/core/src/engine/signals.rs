@@ -1,0 +1,224 @@
+//! Features derived from one access event: stable hashes, network prefixes,
+//! the "place" a network belongs to, distances and user-agent families.
+//!
+//! Everything here is deterministic across runs and machines (FNV-1a, no
+//! random seeds), because hashes are persisted inside `AccountState`.
+
+use crate::AccessEvent;
+use std::net::IpAddr;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// FNV-1a over several byte strings, with a separator so ("ab","c") != ("a","bc").
+pub(crate) fn hash_parts(parts: &[&[u8]]) -> u64 {
+    let mut h = FNV_OFFSET;
+    for part in parts {
+        for b in part.iter() {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+pub(crate) fn hash64(s: &str) -> u64 {
+    hash_parts(&[s.as_bytes()])
+}
+
+pub(crate) fn fold32(h: u64) -> u32 {
+    // Truncation is the point: a 32-bit digest of a 64-bit hash.
+    ((h >> 32) ^ (h & 0xffff_ffff)) as u32
+}
+
+/// Network features of one event.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct NetInfo {
+    /// Hash of the /24 (IPv4) or /48 (IPv6) the address is in: the "home connection".
+    pub prefix: u32,
+    /// Hash of the /16 (IPv4) or /32 (IPv6): the provider's block when no ASN is known.
+    pub wide_prefix: u32,
+    /// Autonomous system, 0 when unknown.
+    pub asn: u32,
+    /// Country as two ASCII letters packed in a u16, 0 when unknown.
+    pub country: u16,
+    /// Latitude/longitude when known and sane.
+    pub geo: Option<(f32, f32)>,
+    /// The place: provider (ASN, or /16 without one) in an area (city, grid cell or /16).
+    pub place: u32,
+}
+
+impl NetInfo {
+    pub(crate) fn of(ev: &AccessEvent) -> Self {
+        let (prefix_bytes, wide_bytes): (Vec<u8>, Vec<u8>) = match ev.ip {
+            IpAddr::V4(v4) => {
+                let o = v4.octets();
+                (vec![4, o[0], o[1], o[2]], vec![4, o[0], o[1]])
+            }
+            IpAddr::V6(v6) => {
+                let o = v6.octets();
+                (
+                    [&[6u8][..], &o[..6]].concat(),
+                    [&[6u8][..], &o[..4]].concat(),
+                )
+            }
+        };
+        let prefix = fold32(hash_parts(&[&prefix_bytes]));
+        let wide_prefix = fold32(hash_parts(&[&wide_bytes]));
+        let asn = ev.asn.unwrap_or(0);
+        let country = ev.country.as_deref().map(pack_country).unwrap_or(0);
+        let geo = Self::of_geo(ev);
+        let provider = if asn != 0 {
+            asn.to_le_bytes().to_vec()
+        } else {
+            wide_bytes.clone()
+        };
+        let area: Vec<u8> = match (&ev.city, geo) {
+            (Some(city), _) if !city.is_empty() => {
+                let mut a = b"c".to_vec();
+                a.extend(city.bytes().take(64).map(|b| b.to_ascii_lowercase()));
+                a
+            }
+            (_, Some((lat, lon))) => {
+                // Half-degree grid cell (~50 km): an area, not a position.
+                let cell = ((lat * 2.0).floor() as i32, (lon * 2.0).floor() as i32);
+                let mut a = b"g".to_vec();
+                a.extend(cell.0.to_le_bytes());
+                a.extend(cell.1.to_le_bytes());
+                a
+            }
+            _ => {
+                let mut a = b"p".to_vec();
+                a.extend(&wide_bytes);
+                a
+            }
+        };
+        let place = fold32(hash_parts(&[&provider, &country.to_le_bytes(), &area]));
+        NetInfo {
+            prefix,
+            wide_prefix,
+            asn,
+            country,
+            geo,
+            place,
+        }
+    }
+}
+
+impl NetInfo {
+    /// The event's position when both coordinates are present and sane.
+    pub(crate) fn of_geo(ev: &AccessEvent) -> Option<(f32, f32)> {
+        match (ev.lat, ev.lon) {
+            (Some(lat), Some(lon))
+                if lat.is_finite()
+                    && lon.is_finite()
+                    && (-90.0..=90.0).contains(&lat)
+                    && (-180.0..=180.0).contains(&lon) =>
+            {
+                Some((lat as f32, lon as f32))
+            }
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn pack_country(s: &str) -> u16 {
+    let b = s.as_bytes();
+    if b.len() != 2 {
+        return 0;
+    }
+    u16::from(b[0].to_ascii_uppercase()) << 8 | u16::from(b[1].to_ascii_uppercase())
+}
+
+pub(crate) fn unpack_country(c: u16) -> Option<String> {
+    if c == 0 {
+        return None;
+    }
+    let bytes = [(c >> 8) as u8, (c & 0xff) as u8];
+    if bytes.iter().all(|b| b.is_ascii_alphabetic()) {
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    } else {
+        None
+    }
+}
+
+/// Great-circle distance in kilometres.
+pub(crate) fn distance_km(a: (f32, f32), b: (f32, f32)) -> f64 {
+    let (lat1, lon1) = (f64::from(a.0).to_radians(), f64::from(a.1).to_radians());
+    let (lat2, lon2) = (f64::from(b.0).to_radians(), f64::from(b.1).to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = lon2 - lon1;
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
+}
+
+/// User agent hierarchy as in Freeman et al.: full string -> browser -> OS.
+/// Returns hashes (ua, browser, os); 0 for the parts that are absent.
+pub(crate) fn ua_features(ua: Option<&str>) -> Option<(u32, u32, u32)> {
+    let ua = ua?.trim();
+    if ua.is_empty() {
+        return None;
+    }
+    let ua = &ua[..floor_char_boundary(ua, 256)];
+    let full = fold32(hash64(ua));
+    // Browser: the last product token ("Chrome/120.0" -> "Chrome"), the usual
+    // position of the engine that identifies the browser family.
+    let browser = ua
+        .split_whitespace()
+        .rfind(|t| t.contains('/'))
+        .and_then(|t| t.split('/').next())
+        .map(|b| fold32(hash_parts(&[b"b", b.as_bytes()])))
+        .unwrap_or(0);
+    // OS: the first item inside the first parentheses ("(Linux; Android 14)" -> "Linux").
+    let os = ua
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split([';', ')']).next())
+        .map(|o| fold32(hash_parts(&[b"o", o.trim().as_bytes()])))
+        .unwrap_or(0);
+    Some((full, browser, os))
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut i = max;
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_are_plausible() {
+        let lisbon = (38.72, -9.14);
+        let porto = (41.15, -8.61);
+        let d = distance_km(lisbon, porto);
+        assert!((270.0..290.0).contains(&d), "{d}");
+        assert!(distance_km(lisbon, lisbon) < 0.001);
+    }
+
+    #[test]
+    fn user_agent_families() {
+        let a = ua_features(Some("Mozilla/5.0 (Linux; Android 14) Chrome/120.0")).unwrap();
+        let b = ua_features(Some("Mozilla/5.0 (Linux; Android 13) Chrome/119.0")).unwrap();
+        assert_ne!(a.0, b.0);
+        assert_eq!(a.1, b.1);
+        assert_eq!(a.2, b.2);
+        assert!(ua_features(Some("  ")).is_none());
+        assert!(ua_features(None).is_none());
+    }
+
+    #[test]
+    fn countries_pack_and_unpack() {
+        assert_eq!(unpack_country(pack_country("pt")).as_deref(), Some("PT"));
+        assert_eq!(pack_country("PRT"), 0);
+        assert_eq!(unpack_country(0), None);
+    }
+}
