@@ -2,6 +2,9 @@
 //! password, card or bank detail, the code present (and only in code messages), user
 //! input escaped in HTML and stripped of control characters elsewhere.
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use hearth_core::codes::Purpose;
 use hearth_core::{DeviceType, Timestamp};
 use hearth_courier::templates::{
