@@ -137,5 +137,29 @@ pub(crate) static LANG: Lang = Lang {
             ],
             sms: "{service}: your account is used by many devices in many places. Open the app yourself, check Devices and change your password there.",
         },
+        Text {
+            subject: "A device asked to verify on your {service} account",
+            lines: &[
+                "The {device_type} “{device}” tried to watch with your {service} account on {when}{place}, outside your household, and was asked to verify.",
+                "If it belongs to your household, approve it with the code we send you when it asks. Otherwise, there is nothing to do: it cannot watch without that code.",
+            ],
+            sms: "{service}: the {device_type} “{device}” was asked to verify on {when}{place}. It cannot watch without the code sent to you.",
+        },
+        Text {
+            subject: "A device chose to verify later on your {service} account",
+            lines: &[
+                "The {device_type} “{device}” chose to verify later on {when}{place}: it may watch for a limited time before it has to verify with a code sent to you.",
+                "If you know this device, there is nothing to do.",
+            ],
+            sms: "{service}: the {device_type} “{device}” chose to verify later on {when}. It must verify with your code soon.",
+        },
+        Text {
+            subject: "A device was verified on your {service} account",
+            lines: &[
+                "The {device_type} “{device}” was verified with a code on {when}{place} and can now watch with your {service} account.",
+                "If you did not give that code to anyone, sign this device out.",
+            ],
+            sms: "{service}: the {device_type} “{device}” was verified on {when}. Not you? Open the app yourself and check Devices.",
+        },
     ],
 };

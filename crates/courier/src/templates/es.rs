@@ -137,5 +137,29 @@ pub(crate) static LANG: Lang = Lang {
             ],
             sms: "{service}: tu cuenta la usan muchos dispositivos en muchos lugares. Abre tú mismo la aplicación, revisa Dispositivos y cambia allí tu contraseña.",
         },
+        Text {
+            subject: "Un dispositivo tiene que verificarse en tu cuenta de {service}",
+            lines: &[
+                "El dispositivo “{device}” ({device_type}) intentó ver con tu cuenta de {service} el {when}{place}, fuera de tu hogar, y tiene que verificarse.",
+                "Si es de tu hogar, apruébalo con el código que te enviaremos cuando lo pida. Si no, no tienes que hacer nada: no puede ver sin ese código.",
+            ],
+            sms: "{service}: el dispositivo “{device}” ({device_type}) tiene que verificarse ({when}{place}). No puede ver sin el código que te enviamos.",
+        },
+        Text {
+            subject: "Un dispositivo eligió verificarse más tarde en tu cuenta de {service}",
+            lines: &[
+                "El dispositivo “{device}” ({device_type}) eligió verificarse más tarde el {when}{place}: puede ver durante un tiempo limitado y después tendrá que verificarse con un código que te enviaremos.",
+                "Si conoces este dispositivo, no tienes que hacer nada.",
+            ],
+            sms: "{service}: el dispositivo “{device}” ({device_type}) eligió verificarse más tarde el {when}. Pronto tendrá que verificarse con tu código.",
+        },
+        Text {
+            subject: "Se verificó un dispositivo en tu cuenta de {service}",
+            lines: &[
+                "El dispositivo “{device}” ({device_type}) se verificó con un código el {when}{place} y ya puede ver con tu cuenta de {service}.",
+                "Si no diste ese código a nadie, cierra la sesión de este dispositivo.",
+            ],
+            sms: "{service}: el dispositivo “{device}” ({device_type}) se verificó el {when}. ¿No fuiste tú? Abre tú mismo la aplicación y revisa Dispositivos.",
+        },
     ],
 };

@@ -137,5 +137,29 @@ pub(crate) static LANG: Lang = Lang {
             ],
             sms: "{service} : votre compte est utilisé par de nombreux appareils en de nombreux endroits. Ouvrez vous-même l'application, vérifiez Appareils et changez-y votre mot de passe.",
         },
+        Text {
+            subject: "Un appareil doit se vérifier sur votre compte {service}",
+            lines: &[
+                "L'appareil « {device} » ({device_type}) a voulu regarder avec votre compte {service} le {when}{place}, hors de votre foyer, et doit se vérifier.",
+                "S'il fait partie de votre foyer, acceptez-le avec le code que nous vous enverrons à sa demande. Sinon, vous n'avez rien à faire : il ne peut pas regarder sans ce code.",
+            ],
+            sms: "{service} : l'appareil « {device} » ({device_type}) doit se vérifier ({when}{place}). Il ne peut pas regarder sans le code qui vous est envoyé.",
+        },
+        Text {
+            subject: "Un appareil a choisi de se vérifier plus tard sur votre compte {service}",
+            lines: &[
+                "L'appareil « {device} » ({device_type}) a choisi de se vérifier plus tard le {when}{place} : il peut regarder pendant un temps limité, puis devra se vérifier avec un code qui vous sera envoyé.",
+                "Si vous connaissez cet appareil, vous n'avez rien à faire.",
+            ],
+            sms: "{service} : l'appareil « {device} » ({device_type}) a choisi de se vérifier plus tard le {when}. Il devra bientôt se vérifier avec votre code.",
+        },
+        Text {
+            subject: "Un appareil a été vérifié sur votre compte {service}",
+            lines: &[
+                "L'appareil « {device} » ({device_type}) a été vérifié avec un code le {when}{place} et peut désormais regarder avec votre compte {service}.",
+                "Si vous n'avez remis ce code à personne, déconnectez cet appareil.",
+            ],
+            sms: "{service} : l'appareil « {device} » ({device_type}) a été vérifié le {when}. Pas vous ? Ouvrez vous-même l'application et vérifiez Appareils.",
+        },
     ],
 };

@@ -82,10 +82,16 @@ pub enum Notice {
     AllDevicesSignedOut,
     ClassifiedShared,
     ClassifiedResold,
+    /// A device outside the household was asked to verify.
+    VerificationRequested,
+    /// A device chose to verify later (grace period).
+    VerifyLaterUsed,
+    /// A device was verified with a code.
+    DeviceVerified,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 9] = [
+    pub const ALL: [Notice; 12] = [
         Notice::NewDeviceHome,
         Notice::NewDeviceAway,
         Notice::NewDevicesDigest,
@@ -95,6 +101,9 @@ impl Notice {
         Notice::AllDevicesSignedOut,
         Notice::ClassifiedShared,
         Notice::ClassifiedResold,
+        Notice::VerificationRequested,
+        Notice::VerifyLaterUsed,
+        Notice::DeviceVerified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +117,9 @@ impl Notice {
             Notice::AllDevicesSignedOut => "all_devices_signed_out",
             Notice::ClassifiedShared => "classified_shared",
             Notice::ClassifiedResold => "classified_resold",
+            Notice::VerificationRequested => "verification_requested",
+            Notice::VerifyLaterUsed => "verify_later_used",
+            Notice::DeviceVerified => "device_verified",
         }
     }
 
@@ -122,6 +134,9 @@ impl Notice {
             Notice::AllDevicesSignedOut => 6,
             Notice::ClassifiedShared => 7,
             Notice::ClassifiedResold => 8,
+            Notice::VerificationRequested => 9,
+            Notice::VerifyLaterUsed => 10,
+            Notice::DeviceVerified => 11,
         }
     }
 }
@@ -163,7 +178,7 @@ pub(crate) struct Lang {
     /// household update, travel pass.
     pub codes: [Text; 5],
     /// In [`Notice::index`] order.
-    pub notices: [Text; 9],
+    pub notices: [Text; 12],
 }
 
 /// The service's name as shown in messages. It must not look like a link.

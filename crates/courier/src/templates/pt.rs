@@ -137,5 +137,29 @@ pub(crate) static LANG: Lang = Lang {
             ],
             sms: "{service}: a sua conta é usada por muitos dispositivos em muitos lugares. Abra a aplicação por si mesmo, veja Dispositivos e altere aí a sua palavra-passe.",
         },
+        Text {
+            subject: "Um dispositivo tem de ser verificado na sua conta {service}",
+            lines: &[
+                "O dispositivo “{device}” ({device_type}) tentou ver com a sua conta {service} em {when}{place}, fora da sua casa, e tem de ser verificado.",
+                "Se pertence à sua casa, aprove-o com o código que lhe enviaremos quando ele o pedir. Caso contrário, não tem nada a fazer: não pode ver sem esse código.",
+            ],
+            sms: "{service}: o dispositivo “{device}” ({device_type}) tem de ser verificado ({when}{place}). Não pode ver sem o código enviado para si.",
+        },
+        Text {
+            subject: "Um dispositivo escolheu verificar mais tarde na sua conta {service}",
+            lines: &[
+                "O dispositivo “{device}” ({device_type}) escolheu verificar mais tarde em {when}{place}: pode ver durante um tempo limitado e depois terá de ser verificado com um código enviado para si.",
+                "Se conhece este dispositivo, não tem nada a fazer.",
+            ],
+            sms: "{service}: o dispositivo “{device}” ({device_type}) escolheu verificar mais tarde em {when}. Terá de ser verificado em breve com o seu código.",
+        },
+        Text {
+            subject: "Um dispositivo foi verificado na sua conta {service}",
+            lines: &[
+                "O dispositivo “{device}” ({device_type}) foi verificado com um código em {when}{place} e já pode ver com a sua conta {service}.",
+                "Se não passou esse código a ninguém, termine a sessão deste dispositivo.",
+            ],
+            sms: "{service}: o dispositivo “{device}” ({device_type}) foi verificado em {when}. Não foi você? Abra a aplicação por si mesmo e veja Dispositivos.",
+        },
     ],
 };
