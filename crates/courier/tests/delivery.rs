@@ -137,6 +137,63 @@ async fn a_code_mailed_through_a_real_smtp_server_verifies_the_device() {
 }
 
 #[tokio::test]
+async fn smtp_authenticates_with_the_configured_credentials() {
+    let server = start_smtp(RcptReply::Accept).await;
+    let mut cfg = smtp_config(server.port);
+    if let EmailTransportConfig::Smtp {
+        username, password, ..
+    } = &mut cfg.email
+    {
+        *username = Some("hearth".into());
+        *password = Some(SecretString::from("s3cret-pass"));
+    }
+    let courier = Courier::from_config(&cfg, DevMailbox::default()).unwrap();
+    let outbox = MemoryOutbox::new();
+    let (_, rendered) = issue_and_render(Locale::Es);
+    outbox.enqueue(
+        rendered.email("owner@example.org", "device_verification", None),
+        T0,
+    );
+    assert_eq!(courier.drain_once(&outbox, T0).await.unwrap().sent, 1);
+    let mails = server.mails.lock().unwrap().clone();
+    assert_eq!(mails[0].auth.as_deref(), Some("hearth:s3cret-pass"));
+    let text = &text_parts(&mails[0].data)[0];
+    assert!(
+        text.contains("“Sala TV” (televisor) cerca de Porto, PT"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn starttls_is_required_when_configured_so_nothing_leaks_in_cleartext() {
+    // The loopback server does not offer STARTTLS: the courier must not fall back.
+    let server = start_smtp(RcptReply::Accept).await;
+    let mut cfg = smtp_config(server.port);
+    if let EmailTransportConfig::Smtp {
+        security,
+        username,
+        password,
+        ..
+    } = &mut cfg.email
+    {
+        *security = SmtpSecurity::Starttls;
+        *username = Some("hearth".into());
+        *password = Some(SecretString::from("s3cret-pass"));
+    }
+    let courier = Courier::from_config(&cfg, DevMailbox::default()).unwrap();
+    let outbox = MemoryOutbox::new();
+    let (_, rendered) = issue_and_render(Locale::En);
+    let id = outbox.enqueue(
+        rendered.email("owner@example.org", "device_verification", None),
+        T0,
+    );
+    let s = courier.drain_once(&outbox, T0).await.unwrap();
+    assert_eq!(s.sent, 0);
+    assert_ne!(outbox.get(id).unwrap().status, OutboxStatus::Sent);
+    assert!(server.mails.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn smtp_temporary_refusal_is_retried_and_permanent_refusal_is_dead() {
     for (reply, status) in [
         (RcptReply::TempFail, OutboxStatus::Pending),

@@ -20,6 +20,8 @@ pub struct ReceivedMail {
     pub mail_from: String,
     pub rcpt_to: Vec<String>,
     pub data: String,
+    /// `user:password` if the client authenticated.
+    pub auth: Option<String>,
 }
 
 /// How the SMTP server answers RCPT TO.
@@ -67,6 +69,7 @@ async fn smtp_session(
         mail_from: String::new(),
         rcpt_to: Vec::new(),
         data: String::new(),
+        auth: None,
     };
     let mut line = String::new();
     loop {
@@ -79,8 +82,17 @@ async fn smtp_session(
         if upper.starts_with("EHLO") || upper.starts_with("HELO") {
             mail.helo = cmd[4..].trim().to_owned();
             write
-                .write_all(b"250-hearth-test greets you\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                .write_all(b"250-hearth-test greets you\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SMTPUTF8\r\n")
                 .await?;
+        } else if upper.starts_with("AUTH PLAIN ") {
+            // base64("\0user\0password")
+            let decoded = base64_decode(cmd[11..].trim());
+            let fields: Vec<String> = decoded
+                .split(|b| *b == 0)
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            mail.auth = fields.get(1..).map(|f| f.join(":"));
+            write.write_all(b"235 2.7.0 authenticated\r\n").await?;
         } else if upper.starts_with("MAIL FROM:") {
             mail.mail_from = cmd[10..].trim().to_owned();
             write.write_all(b"250 2.1.0 OK\r\n").await?;
