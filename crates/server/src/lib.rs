@@ -1,1 +1,76 @@
-//! HTTP.
+//! Hearth's service: configuration, shared state, the service operations and the
+//! HTTP layer that exposes them. `serve` wires them to a listener.
+
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod secrets;
+pub mod service;
+pub mod testkit;
+
+use app::{App, StartError};
+use config::Config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// A service ready to accept connections.
+pub struct Server {
+    pub app: Arc<App>,
+    pub listener: TcpListener,
+}
+
+impl Server {
+    /// Opens the store, builds the state and binds the listener.
+    pub async fn bind(config: Config) -> Result<Server, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            StartError::Other(format!(
+                "cannot create data folder {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let store = hearth_store::open(&config.database_url()).await?;
+        let listen = config.listen;
+        let app = Arc::new(App::build(config, store)?);
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| StartError::Other(format!("cannot listen on {listen}: {e}")))?;
+        Ok(Server { app, listener })
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(sweep_idle(self.app.clone()));
+        let router = http::router(self.app.clone());
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        sweeper.abort();
+        result
+    }
+}
+
+/// Signs out devices left unused, on the configured interval.
+async fn sweep_idle(app: Arc<App>) {
+    let every = std::time::Duration::from_secs(app.config.sessions.sweep_interval_secs.max(1));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match app.sweep_idle_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(signed_out = n, "signed out inactive devices"),
+            Err(e) => tracing::warn!(error = %e, "idle sweep failed"),
+        }
+    }
+}

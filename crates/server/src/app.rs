@@ -1,0 +1,102 @@
+//! The running service's shared state, built once at start from the configuration.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::secrets::{load_or_create, ApiKeys, SecretError, ServerKey};
+use hearth_core::engine::{Engine, EngineConfig};
+use hearth_core::password::{PasswordError, PasswordHasher, PasswordPolicy};
+use hearth_store::Store;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Store(#[from] hearth_store::StoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Everything a request handler needs.
+pub struct App {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub key: ServerKey,
+    pub api_keys: ApiKeys,
+    pub policy: PasswordPolicy,
+    pub hasher: PasswordHasher,
+    /// Bounds the Argon2 work in flight so sign-in floods cannot starve the runtime.
+    pub hash_slots: Semaphore,
+    /// Verified against when an e-mail is unknown, so both paths cost one hash.
+    pub dummy_hash: String,
+    pub engine: Engine,
+    pub metrics: Metrics,
+    /// Set when the API key was generated at this start: where it was written.
+    pub new_api_key_file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("backend", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Builds the state over an opened store. Secrets come from the configuration or
+    /// from files in the data folder, created on first start.
+    pub fn build(config: Config, store: Arc<dyn Store>) -> Result<App, StartError> {
+        let key = if config.secret_key.is_empty() {
+            let (hex_key, _) = load_or_create(&config.data_dir.join("secret.key"), 32)?;
+            ServerKey::from_hex(hex_key.expose_secret(), "secret.key")?
+        } else {
+            ServerKey::from_hex(&config.secret_key, "secret_key")?
+        };
+        let mut new_api_key_file = None;
+        let api_keys = if config.api_keys.is_empty() {
+            let path = config.data_dir.join("api.key");
+            let (k, created) = load_or_create(&path, 24)?;
+            if created {
+                new_api_key_file = Some(path);
+            }
+            ApiKeys::new(vec![k])
+        } else {
+            ApiKeys::new(
+                config
+                    .api_keys
+                    .iter()
+                    .map(|k| SecretString::from(k.clone()))
+                    .collect(),
+            )
+        };
+        let policy = PasswordPolicy::new(&config.passwords.policy())?;
+        let hasher = PasswordHasher::new(config.hashing.params())?;
+        let mut rng = rand::rngs::OsRng;
+        let dummy_hash = hasher.dummy_hash(&mut rng)?;
+        let slots = match config.hashing.max_concurrent {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            n => n,
+        };
+        Ok(App {
+            store,
+            key,
+            api_keys,
+            policy,
+            hasher,
+            hash_slots: Semaphore::new(slots),
+            dummy_hash,
+            engine: Engine::new(EngineConfig::default()),
+            metrics: Metrics::default(),
+            new_api_key_file,
+            config,
+        })
+    }
+}

@@ -1,0 +1,367 @@
+//! Configuration: defaults, then a TOML file, then `HEARTH_*` environment variables,
+//! then command-line flags, each overriding the one before.
+//!
+//! Nested keys come from the environment with a double underscore:
+//! `HEARTH_SESSIONS__IDLE_TIMEOUT_DAYS=30` sets `[sessions] idle_timeout_days = 30`.
+
+use hearth_core::password::{HashParams, PasswordPolicyConfig};
+use hearth_core::throttle::ThrottleConfig;
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means SQLite in `data_dir`.
+    pub database_url: String,
+    /// Hex of at least 32 bytes; empty means the key file in `data_dir`.
+    pub secret_key: String,
+    /// Keys the platform's back end presents on `POST /v1/access`; empty means the
+    /// key file in `data_dir`, created at first start.
+    pub api_keys: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub demo: bool,
+    /// Where members forward phishing; said in guidance.
+    pub phishing_report_address: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    pub passwords: PasswordsConfig,
+    pub hashing: HashingConfig,
+    pub sessions: SessionsConfig,
+    pub throttle: ThrottleConfig,
+    pub limits: LimitsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("hearth-data"),
+            database_url: String::new(),
+            secret_key: String::new(),
+            api_keys: Vec::new(),
+            trusted_proxies: Vec::new(),
+            demo: false,
+            phishing_report_address: "phishing@hearth.example".into(),
+            log_format: "text".into(),
+            passwords: PasswordsConfig::default(),
+            hashing: HashingConfig::default(),
+            sessions: SessionsConfig::default(),
+            throttle: ThrottleConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordsConfig {
+    pub min_len: usize,
+    pub max_len: usize,
+    /// Minimum zxcvbn score, 0–4.
+    pub min_strength: u8,
+    /// Optional Have-I-Been-Pwned-format file (`SHA1HEX:COUNT` lines, sorted).
+    pub breached_file: Option<PathBuf>,
+}
+
+impl Default for PasswordsConfig {
+    fn default() -> Self {
+        let p = PasswordPolicyConfig::default();
+        Self {
+            min_len: p.min_len,
+            max_len: p.max_len,
+            min_strength: p.min_strength,
+            breached_file: None,
+        }
+    }
+}
+
+impl PasswordsConfig {
+    pub fn policy(&self) -> PasswordPolicyConfig {
+        PasswordPolicyConfig {
+            min_len: self.min_len,
+            max_len: self.max_len,
+            min_strength: self.min_strength,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HashingConfig {
+    /// Argon2id memory in KiB (at least 19456).
+    pub memory_kib: u32,
+    /// Argon2id passes (at least 2).
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 means one per core.
+    pub max_concurrent: usize,
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        let p = HashParams::default();
+        Self {
+            memory_kib: p.memory_kib,
+            iterations: p.iterations,
+            parallelism: p.parallelism,
+            max_concurrent: 0,
+        }
+    }
+}
+
+impl HashingConfig {
+    pub fn params(&self) -> HashParams {
+        HashParams {
+            memory_kib: self.memory_kib,
+            iterations: self.iterations,
+            parallelism: self.parallelism,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Devices unused this long are signed out.
+    pub idle_timeout_days: u32,
+    /// How often the idle sweep runs.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_days: 90,
+            sweep_interval_secs: 3600,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest request body accepted, in bytes.
+    pub body_bytes: usize,
+    /// Seconds a request may take before it is answered 408.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            body_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// What the command line says; `None` leaves the lower layers' value.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub demo: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Layers defaults, the file (if any), the environment and the overrides.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut value = toml::Value::Table(toml::map::Map::new());
+        let source = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("<environment>"));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            value = text
+                .parse::<toml::Table>()
+                .map(toml::Value::Table)
+                .map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+        }
+        for (var, raw) in env {
+            let Some(rest) = var.strip_prefix("HEARTH_") else {
+                continue;
+            };
+            if rest == "CONFIG" || rest.is_empty() {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+            set_path(&mut value, &path, env_value(&path, &raw))
+                .map_err(|message| ConfigError::Env { var, message })?;
+        }
+        let mut config: Config =
+            value
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: source,
+                    message: e.message().to_owned(),
+                })?;
+        if let Some(l) = overrides.listen {
+            config.listen = l;
+        }
+        if let Some(d) = &overrides.data_dir {
+            config.data_dir = d.clone();
+        }
+        if let Some(u) = &overrides.database_url {
+            config.database_url = u.clone();
+        }
+        config.demo |= overrides.demo;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!(
+                "log_format must be \"text\" or \"json\", not {:?}",
+                self.log_format
+            )));
+        }
+        if self.limits.body_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "limits.body_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.sessions.idle_timeout_days == 0 {
+            return Err(ConfigError::Invalid(
+                "sessions.idle_timeout_days must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or SQLite in the data folder.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("hearth.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+/// Lists stay lists (`HEARTH_API_KEYS=a,b`); everything else is typed by its looks.
+fn env_value(path: &[String], raw: &str) -> toml::Value {
+    let list_keys = ["api_keys", "trusted_proxies"];
+    if path.len() == 1 && list_keys.contains(&path[0].as_str()) {
+        let items = raw.split(',').map(str::trim).filter(|s| !s.is_empty());
+        return toml::Value::Array(items.map(|s| toml::Value::String(s.to_owned())).collect());
+    }
+    if let Ok(b) = raw.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = raw.parse::<f64>() {
+        return toml::Value::Float(f);
+    }
+    toml::Value::String(raw.to_owned())
+}
+
+fn set_path(root: &mut toml::Value, path: &[String], leaf: toml::Value) -> Result<(), String> {
+    let Some((last, parents)) = path.split_last() else {
+        return Ok(());
+    };
+    let mut cur = root;
+    for p in parents {
+        let table = cur
+            .as_table_mut()
+            .ok_or_else(|| format!("{p} is not a section"))?;
+        cur = table
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::map::Map::new()));
+    }
+    let table = cur
+        .as_table_mut()
+        .ok_or_else(|| format!("{last} is inside a value, not a section"))?;
+    table.insert(last.clone(), leaf);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hearth.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/a\"\n[sessions]\nidle_timeout_days = 30\n").unwrap();
+        let env = vec![
+            ("HEARTH_DATA_DIR".to_owned(), "/tmp/b".to_owned()),
+            (
+                "HEARTH_SESSIONS__IDLE_TIMEOUT_DAYS".to_owned(),
+                "45".to_owned(),
+            ),
+            ("HEARTH_API_KEYS".to_owned(), "k1, k2".to_owned()),
+            ("PATH".to_owned(), "/bin".to_owned()),
+        ];
+        let over = Overrides {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = Config::load(Some(&file), env, &over).unwrap();
+        assert_eq!(c.listen.port(), 9100, "flag beats file");
+        assert_eq!(
+            c.data_dir,
+            PathBuf::from("/tmp/b"),
+            "environment beats file"
+        );
+        assert_eq!(c.sessions.idle_timeout_days, 45);
+        assert_eq!(c.api_keys, vec!["k1", "k2"]);
+        assert_eq!(c.database_url(), "sqlite:///tmp/b/hearth.db");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let err = Config::load(
+            None,
+            vec![("HEARTH_LISTN".to_owned(), "x".to_owned())],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("listn"), "{err}");
+        let err = Config::load(
+            None,
+            vec![("HEARTH_LOG_FORMAT".to_owned(), "xml".to_owned())],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("log_format"), "{err}");
+    }
+}

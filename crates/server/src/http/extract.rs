@@ -1,0 +1,184 @@
+//! Request extractors: the client's address, the JSON body with our error shape,
+//! the owner's session, and the platform's API key.
+
+use super::error::{rejection, ApiError};
+use super::AppState;
+use crate::service::{Client, ServiceError};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hearth_store::{Account, Session};
+use std::net::{IpAddr, SocketAddr};
+
+/// `Json<T>` whose rejections speak our error format.
+pub struct Body<T>(pub T);
+
+impl<T, S> FromRequest<S> for Body<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(e) => Err(rejection(e.status(), e.body_text())),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let ip = client_ip(peer, parts, &state.config.trusted_proxies);
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect());
+        Ok(Client { ip, user_agent })
+    }
+}
+
+/// The peer, unless it is a trusted proxy: then the right-most address in
+/// `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>();
+    let hops: Vec<IpAddr> = forwarded
+        .iter()
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// A signed-in owner or device (`Authorization: Bearer hs_…`).
+pub struct Auth {
+    pub session: Session,
+    pub account: Account,
+    pub client: Client,
+}
+
+/// Like [`Auth`], but refused while the account must change its password.
+pub struct ActiveAuth(pub Auth);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let client = Client::from_request_parts(parts, state).await?;
+        let token = bearer(parts)
+            .ok_or_else(|| ApiError::from(ServiceError::Unauthenticated).into_response())?;
+        let (session, account) = state
+            .authenticate(token, &client)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        Ok(Auth {
+            session,
+            account,
+            client,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for ActiveAuth {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if auth.account.must_change_password {
+            return Err(ApiError::from(ServiceError::PasswordChangeRequired).into_response());
+        }
+        Ok(ActiveAuth(auth))
+    }
+}
+
+/// An administrator (analyst) session.
+pub struct Admin(pub Auth);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ActiveAuth(auth) = ActiveAuth::from_request_parts(parts, state).await?;
+        if auth.account.role != hearth_store::Role::Admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this needs an analyst account",
+            )
+            .into_response());
+        }
+        Ok(Admin(auth))
+    }
+}
+
+/// The platform's back end, with a configured API key.
+pub struct Platform;
+
+impl FromRequestParts<AppState> for Platform {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match bearer(parts) {
+            Some(k) if state.api_keys.accepts(k) => Ok(Platform),
+            Some(_) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                "the API key is not one of the configured keys",
+            )
+            .into_response()),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_api_key",
+                "send the platform API key as Authorization: Bearer <key>",
+            )
+            .into_response()),
+        }
+    }
+}

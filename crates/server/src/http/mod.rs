@@ -1,0 +1,165 @@
+//! The HTTP layer: routes, middleware and the OpenAPI document generated from the
+//! handlers' annotations.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod ops;
+pub mod views;
+
+use crate::app::App;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{delete, get, patch, post, put};
+use axum::Router;
+use error::ApiError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+pub type AppState = Arc<App>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Hearth", description = "Account protection for subscription streaming services: households, verification, devices, passwords, phishing."),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        api::sign_up, api::sign_in, api::sign_out_current, api::me, api::devices, api::rename_device,
+        api::sign_out_device, api::sign_out_all, api::not_me, api::compromised, api::change_password,
+        api::set_phone, api::remove_phone, api::my_audit, api::check_password, api::access,
+        api::admin_audit, api::admin_flagged,
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail, crate::service::accounts::Guidance)),
+    modifiers(&Security),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        let bearer = |desc: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(desc.to_owned()))
+                    .build(),
+            )
+        };
+        components.add_security_scheme(
+            "session",
+            bearer("A device session token from POST /v1/sessions"),
+        );
+        components.add_security_scheme(
+            "api_key",
+            bearer("The platform's API key from the configuration"),
+        );
+    }
+}
+
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+pub fn router(app: AppState) -> Router {
+    let body_limit = app.config.limits.body_bytes;
+    let timeout = Duration::from_secs(app.config.limits.request_timeout_secs);
+    let v1 = Router::new()
+        .route("/accounts", post(api::sign_up))
+        .route("/sessions", post(api::sign_in))
+        .route("/sessions/current", delete(api::sign_out_current))
+        .route("/me", get(api::me))
+        .route("/me/devices", get(api::devices))
+        .route("/me/devices/sign-out-all", post(api::sign_out_all))
+        .route(
+            "/me/devices/{id}",
+            patch(api::rename_device).delete(api::sign_out_device),
+        )
+        .route("/me/devices/{id}/not-me", post(api::not_me))
+        .route("/me/compromised", post(api::compromised))
+        .route("/me/password", post(api::change_password))
+        .route(
+            "/me/recovery-phone",
+            put(api::set_phone).delete(api::remove_phone),
+        )
+        .route("/me/audit", get(api::my_audit))
+        .route("/passwords/check", post(api::check_password))
+        .route("/access", post(api::access))
+        .route("/admin/audit", get(api::admin_audit))
+        .route("/admin/flagged", get(api::admin_flagged))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .nest("/v1", v1)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /openapi.json",
+    )
+}
+
+/// Request latency by route and status, for `/metrics`.
+async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().as_str().to_owned();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    app.metrics.observe(
+        "hearth_http_request_seconds",
+        &[("method", &method), ("route", &route)],
+        start.elapsed().as_secs_f64(),
+    );
+    app.metrics.inc(
+        "hearth_http_responses_total",
+        &[("route", &route), ("status", &status)],
+    );
+    resp
+}

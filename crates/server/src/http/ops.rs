@@ -1,0 +1,54 @@
+//! Operations endpoints: liveness, readiness, metrics and the OpenAPI document.
+
+use super::views::HealthBody;
+use super::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = HealthBody)))]
+pub async fn healthz(State(app): State<AppState>) -> Json<HealthBody> {
+    Json(HealthBody {
+        status: "ok",
+        backend: app.store.backend(),
+    })
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = HealthBody), (status = 503, description = "The database does not answer", body = HealthBody)))]
+pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<HealthBody>) {
+    match app.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(HealthBody {
+                status: "ready",
+                backend: app.store.backend(),
+            }),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(HealthBody {
+                status: "unavailable",
+                backend: app.store.backend(),
+            }),
+        ),
+    }
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    if let Ok(n) = app.store.outbox_backlog().await {
+        app.metrics.set("hearth_outbox_backlog", &[], n as f64);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
+pub async fn openapi() -> impl IntoResponse {
+    Json(super::openapi_doc())
+}

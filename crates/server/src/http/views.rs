@@ -1,0 +1,276 @@
+//! Wire shapes of the JSON API, with their OpenAPI schemas.
+
+use crate::service::accounts::Guidance;
+use hearth_core::{DeviceType, Timestamp};
+use hearth_store::{Account, AuditEntry, Session};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignUpBody {
+    pub email: String,
+    pub password: String,
+    /// E.164, e.g. `+351912345678`.
+    pub recovery_phone: Option<String>,
+    /// `en`, `fr`, `pt` or `es`.
+    pub locale: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    /// Always `accepted`: the same answer whether or not the address was registered.
+    pub status: &'static str,
+    pub next: &'static str,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInBody {
+    pub email: String,
+    pub password: String,
+    /// The platform's id for this device; one is made up when absent.
+    pub device_id: Option<String>,
+    #[schema(value_type = String, example = "tv")]
+    #[serde(default = "other_device")]
+    pub device_type: DeviceType,
+    pub device_name: Option<String>,
+}
+
+fn other_device() -> DeviceType {
+    DeviceType::Other
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignedInBody {
+    /// Bearer token for this device. Shown once; Hearth keeps only a keyed hash.
+    pub token: String,
+    pub session_id: String,
+    pub device_id: String,
+    pub must_change_password: bool,
+    pub decision: DecisionDoc,
+}
+
+/// The engine's decision for an access event (see PRODUCT.md).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DecisionDoc {
+    pub account: String,
+    pub device: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub ts: Timestamp,
+    /// `allow`, `verify` or `deny`.
+    pub decision: String,
+    /// `email` and/or `sms`.
+    pub channels: Vec<String>,
+    pub defer_allowed: bool,
+    pub score: f64,
+    /// Stable snake_case reason codes.
+    pub reasons: Vec<String>,
+}
+
+impl DecisionDoc {
+    pub fn from_decision(d: &hearth_core::Decision) -> Self {
+        // Round-trip through the contract's own serialization so names never drift.
+        let v = serde_json::to_value(d).unwrap_or_default();
+        serde_json::from_value(v).unwrap_or(DecisionDoc {
+            account: d.account.0.clone(),
+            device: d.device.0.clone(),
+            ts: d.ts,
+            decision: "allow".into(),
+            channels: Vec::new(),
+            defer_allowed: false,
+            score: d.score,
+            reasons: Vec::new(),
+        })
+    }
+}
+
+/// An access event (see PRODUCT.md); unknown fields are ignored.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct AccessEventDoc {
+    #[schema(format = DateTime)]
+    pub ts: String,
+    pub account: String,
+    pub device: String,
+    /// `tv|mobile|tablet|computer|console|other`
+    pub device_type: String,
+    pub ip: String,
+    /// `sign_in|playback|heartbeat|verified|verify_later|travel_started`
+    pub kind: String,
+    /// With `verified`: `email|sms|sign_in_code`.
+    pub method: Option<String>,
+    pub user_agent: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub asn: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeBody {
+    pub id: String,
+    pub email: String,
+    pub recovery_phone: Option<String>,
+    pub locale: String,
+    pub role: String,
+    pub must_change_password: bool,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub password_changed_at: Timestamp,
+}
+
+impl From<&Account> for MeBody {
+    fn from(a: &Account) -> Self {
+        MeBody {
+            id: a.id.clone(),
+            email: a.email.clone(),
+            recovery_phone: a.recovery_phone.clone(),
+            locale: a.locale.clone(),
+            role: a.role.as_str().to_owned(),
+            must_change_password: a.must_change_password,
+            created_at: a.created_at,
+            password_changed_at: a.password_changed_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceBody {
+    /// The session id: use it to rename or sign out this device.
+    pub id: String,
+    pub device_id: String,
+    pub device_type: String,
+    pub name: String,
+    pub ip: String,
+    pub user_agent: Option<String>,
+    pub location: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub first_seen: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen: Timestamp,
+    /// This is the device making the request.
+    pub current: bool,
+}
+
+impl DeviceBody {
+    pub fn new(s: &Session, current: &str) -> Self {
+        DeviceBody {
+            id: s.id.clone(),
+            device_id: s.device_id.clone(),
+            device_type: s.device_type.clone(),
+            name: s.name.clone(),
+            ip: s.ip.clone(),
+            user_agent: s.user_agent.clone(),
+            location: s.location.clone(),
+            first_seen: s.created_at,
+            last_seen: s.last_seen_at,
+            current: s.id == current,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameBody {
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignOutAllBody {
+    /// Keep the device making the request signed in.
+    pub keep_current: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CountBody {
+    pub signed_out: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneBody {
+    /// E.164, e.g. `+351912345678`.
+    pub phone: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordCheckBody {
+    pub password: String,
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordReportBody {
+    pub accepted: bool,
+    /// Stable codes of the rules broken.
+    pub reasons: Vec<String>,
+    /// zxcvbn score 0–4.
+    pub strength: u8,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CompromisedBody {
+    pub devices_signed_out: u64,
+    pub must_change_password: bool,
+    pub guidance: Vec<Guidance>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotMeBody {
+    pub signed_out: DeviceBody,
+    pub reported: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditBody {
+    pub id: i64,
+    pub account_id: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub kind: String,
+    pub ip: Option<String>,
+    pub device_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl From<AuditEntry> for AuditBody {
+    fn from(e: AuditEntry) -> Self {
+        AuditBody {
+            id: e.id,
+            account_id: e.account_id,
+            at: e.at,
+            kind: e.kind,
+            ip: e.ip,
+            device_id: e.device_id,
+            detail: e.detail,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FlaggedBody {
+    pub id: String,
+    pub email: String,
+    pub reason: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub flagged_at: Option<Timestamp>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthBody {
+    pub status: &'static str,
+    pub backend: &'static str,
+}

@@ -1,0 +1,169 @@
+//! A small Prometheus registry: labelled counters, gauges and latency histograms,
+//! rendered in the text exposition format on `GET /metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+type Key = (&'static str, String);
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    total: u64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    counters: Mutex<BTreeMap<Key, u64>>,
+    gauges: Mutex<BTreeMap<Key, f64>>,
+    histograms: Mutex<BTreeMap<Key, Histogram>>,
+}
+
+fn labels(pairs: &[(&str, &str)]) -> String {
+    let mut s = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let v = v
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        let _ = write!(s, "{k}=\"{v}\"");
+    }
+    s
+}
+
+fn series(name: &str, labels: &str, suffix: &str, extra: Option<String>) -> String {
+    let mut all = labels.to_owned();
+    if let Some(e) = extra {
+        if !all.is_empty() {
+            all.push(',');
+        }
+        all.push_str(&e);
+    }
+    if all.is_empty() {
+        format!("{name}{suffix}")
+    } else {
+        format!("{name}{suffix}{{{all}}}")
+    }
+}
+
+impl Metrics {
+    pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)]) {
+        self.add(name, pairs, 1);
+    }
+
+    pub fn add(&self, name: &'static str, pairs: &[(&str, &str)], n: u64) {
+        if let Ok(mut m) = self.counters.lock() {
+            *m.entry((name, labels(pairs))).or_default() += n;
+        }
+    }
+
+    pub fn set(&self, name: &'static str, pairs: &[(&str, &str)], v: f64) {
+        if let Ok(mut m) = self.gauges.lock() {
+            m.insert((name, labels(pairs)), v);
+        }
+    }
+
+    pub fn observe(&self, name: &'static str, pairs: &[(&str, &str)], seconds: f64) {
+        if let Ok(mut m) = self.histograms.lock() {
+            let h = m.entry((name, labels(pairs))).or_default();
+            for (i, b) in BUCKETS.iter().enumerate() {
+                if seconds <= *b {
+                    h.counts[i] += 1;
+                }
+            }
+            h.sum += seconds;
+            h.total += 1;
+        }
+    }
+
+    pub fn counter(&self, name: &'static str, pairs: &[(&str, &str)]) -> u64 {
+        self.counters
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(name, labels(pairs))).copied())
+            .unwrap_or(0)
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut last = "";
+        if let Ok(m) = self.counters.lock() {
+            for ((name, l), v) in m.iter() {
+                if *name != last {
+                    let _ = writeln!(out, "# TYPE {name} counter");
+                    last = name;
+                }
+                let _ = writeln!(out, "{} {v}", series(name, l, "", None));
+            }
+        }
+        if let Ok(m) = self.gauges.lock() {
+            for ((name, l), v) in m.iter() {
+                if *name != last {
+                    let _ = writeln!(out, "# TYPE {name} gauge");
+                    last = name;
+                }
+                let _ = writeln!(out, "{} {v}", series(name, l, "", None));
+            }
+        }
+        if let Ok(m) = self.histograms.lock() {
+            for ((name, l), h) in m.iter() {
+                if *name != last {
+                    let _ = writeln!(out, "# TYPE {name} histogram");
+                    last = name;
+                }
+                for (i, b) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "{} {}",
+                        series(name, l, "_bucket", Some(format!("le=\"{b}\""))),
+                        h.counts[i]
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "{} {}",
+                    series(name, l, "_bucket", Some("le=\"+Inf\"".into())),
+                    h.total
+                );
+                let _ = writeln!(out, "{} {}", series(name, l, "_sum", None), h.sum);
+                let _ = writeln!(out, "{} {}", series(name, l, "_count", None), h.total);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_text_format() {
+        let m = Metrics::default();
+        m.inc("hearth_sign_ins_total", &[("result", "failed")]);
+        m.inc("hearth_sign_ins_total", &[("result", "failed")]);
+        m.observe(
+            "hearth_http_request_seconds",
+            &[("route", "/healthz")],
+            0.003,
+        );
+        let text = m.render();
+        assert!(text.contains(
+            "# TYPE hearth_sign_ins_total counter\nhearth_sign_ins_total{result=\"failed\"} 2\n"
+        ));
+        assert!(text
+            .contains("hearth_http_request_seconds_bucket{route=\"/healthz\",le=\"0.0025\"} 0\n"));
+        assert!(text
+            .contains("hearth_http_request_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1\n"));
+        assert!(text.contains("hearth_http_request_seconds_count{route=\"/healthz\"} 1\n"));
+    }
+}

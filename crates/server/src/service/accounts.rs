@@ -1,0 +1,576 @@
+//! Sign-up, sign-in with brute-force protection, password changes, the recovery
+//! phone and the owner's reports ("this wasn't me", "I entered my details on a fake
+//! site").
+
+use super::{normalize_email, now, random_hex, valid_e164, Client, ServiceError, ServiceResult};
+use crate::app::App;
+use hearth_core::password::{HashCheck, PasswordReport};
+use hearth_core::{AccessEvent, AccountId, Decision, DeviceId, DeviceType, EventKind, Timestamp};
+use hearth_store::{Account, NewAccount, NewAudit, NewSession, Role, Session};
+use serde::Serialize;
+use serde_json::json;
+
+pub struct SignUp {
+    pub email: String,
+    pub password: String,
+    pub recovery_phone: Option<String>,
+    pub locale: Option<String>,
+}
+
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+    pub device_id: Option<String>,
+    pub device_type: DeviceType,
+    pub device_name: Option<String>,
+}
+
+pub struct SignedIn {
+    pub token: String,
+    pub session: Session,
+    pub must_change_password: bool,
+    pub decision: Decision,
+}
+
+/// One piece of advice after a phishing mishap, with a stable code.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Guidance {
+    pub code: &'static str,
+    pub text: String,
+}
+
+pub const LOCALES: [&str; 4] = ["en", "fr", "pt", "es"];
+
+impl App {
+    pub(crate) async fn audit(
+        &self,
+        account: Option<&str>,
+        kind: &str,
+        client: Option<&Client>,
+        device: Option<&str>,
+        detail: serde_json::Value,
+    ) -> ServiceResult<()> {
+        self.store
+            .append_audit(&NewAudit {
+                account_id: account.map(str::to_owned),
+                at: now(),
+                kind: kind.to_owned(),
+                ip: client.map(|c| c.ip.to_string()),
+                device_id: device.map(str::to_owned),
+                detail: detail.to_string(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Checks a candidate password against the policy and the optional breach list.
+    pub fn check_password(&self, candidate: &str, email: Option<&str>) -> PasswordReport {
+        self.policy.check(candidate, email, false)
+    }
+
+    async fn hash_password(&self, password: &str) -> ServiceResult<String> {
+        let _slot = self
+            .hash_slots
+            .acquire()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let hasher = self.hasher.clone();
+        let pw = password.to_owned();
+        tokio::task::spawn_blocking(move || hasher.hash(&pw, &mut rand::rngs::OsRng))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    async fn verify_password(&self, password: &str, stored: &str) -> ServiceResult<HashCheck> {
+        let _slot = self
+            .hash_slots
+            .acquire()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let hasher = self.hasher.clone();
+        let (pw, stored) = (password.to_owned(), stored.to_owned());
+        tokio::task::spawn_blocking(move || hasher.verify(&pw, &stored))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    fn require_strong(&self, password: &str, email: &str) -> ServiceResult<()> {
+        let report = self.check_password(password, Some(email));
+        if report.accepted {
+            Ok(())
+        } else {
+            Err(ServiceError::WeakPassword(report))
+        }
+    }
+
+    /// Creates an account. The answer is the same whether or not the address was
+    /// already registered, so sign-up cannot be used to learn who is a member.
+    pub async fn sign_up(&self, req: SignUp, client: &Client) -> ServiceResult<()> {
+        let email = normalize_email(&req.email).ok_or(ServiceError::Invalid {
+            field: "email",
+            message: "not an e-mail address".into(),
+        })?;
+        let phone = match req
+            .recovery_phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            Some(p) if valid_e164(p) => Some(p.to_owned()),
+            Some(_) => {
+                return Err(ServiceError::Invalid {
+                    field: "recovery_phone",
+                    message: "use the international E.164 form, e.g. +351912345678".into(),
+                })
+            }
+            None => None,
+        };
+        let locale = req.locale.unwrap_or_else(|| "en".into());
+        if !LOCALES.contains(&locale.as_str()) {
+            return Err(ServiceError::Invalid {
+                field: "locale",
+                message: format!("one of {}", LOCALES.join(", ")),
+            });
+        }
+        self.require_strong(&req.password, &email)?;
+        let hash = self.hash_password(&req.password).await?;
+        let created = self
+            .store
+            .create_account(&NewAccount {
+                id: format!("acc_{}", random_hex(12)),
+                email,
+                password_hash: hash,
+                recovery_phone: phone,
+                locale,
+                role: Role::Member,
+                created_at: now(),
+            })
+            .await;
+        match created {
+            Ok(account) => {
+                self.metrics.inc("hearth_sign_ups_total", &[]);
+                self.audit(
+                    Some(&account.id),
+                    "account_created",
+                    Some(client),
+                    None,
+                    json!({}),
+                )
+                .await
+            }
+            Err(hearth_store::StoreError::Conflict(_)) => {
+                let existing = self
+                    .store
+                    .account_by_email(&normalize_email(&req.email).unwrap_or_default())
+                    .await?;
+                let id = existing.map(|a| a.id);
+                self.audit(
+                    id.as_deref(),
+                    "sign_up_with_existing_email",
+                    Some(client),
+                    None,
+                    json!({}),
+                )
+                .await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates the first administrator when there is none; returns its password once.
+    pub async fn ensure_admin(&self, email: &str) -> ServiceResult<Option<String>> {
+        if self.store.account_by_email(email).await?.is_some() {
+            return Ok(None);
+        }
+        let password = format!("Hh-{}-{}!", random_hex(6), random_hex(6).to_uppercase());
+        let hash = self.hash_password(&password).await?;
+        self.store
+            .create_account(&NewAccount {
+                id: format!("acc_{}", random_hex(12)),
+                email: email.to_owned(),
+                password_hash: hash,
+                recovery_phone: None,
+                locale: "en".into(),
+                role: Role::Admin,
+                created_at: now(),
+            })
+            .await?;
+        Ok(Some(password))
+    }
+
+    fn counter_key(&self, kind: &str, email: &str) -> String {
+        format!(
+            "{kind}:{}",
+            &hex::encode(self.key.mac("counter", &[email.as_bytes()]))[..32]
+        )
+    }
+
+    /// Signs a device in. Unknown addresses and wrong passwords get the same error
+    /// and cost the same hash; repeated failures slow down and then pause the
+    /// account, throttle the source address, and spot one address trying many
+    /// accounts.
+    pub async fn sign_in(&self, req: SignIn, client: &Client) -> ServiceResult<SignedIn> {
+        let t = now();
+        let email = normalize_email(&req.email).unwrap_or_else(|| req.email.trim().to_lowercase());
+        let acct_key = self.counter_key("acct", &email);
+        let ip = client.ip.to_string();
+        let ip_key = format!("ip:{ip}");
+        let distinct_key = format!("distinct:{ip}");
+        let account = self.store.account_by_email(&email).await?;
+        let known_device = match (&account, &req.device_id) {
+            (Some(a), Some(d)) => self.store.device_known(&a.id, d).await?,
+            _ => false,
+        };
+        let cfg = &self.config.throttle;
+        let verdict = cfg.check(
+            self.store.counter(&acct_key).await?,
+            self.store.counter(&ip_key).await?,
+            self.store.counter(&distinct_key).await?,
+            known_device,
+            t,
+        );
+        if let Err((block, until)) = verdict {
+            self.metrics
+                .inc("hearth_sign_ins_total", &[("result", block.as_str())]);
+            let retry_after_secs = u64::try_from(until.since(t).max(1_000) / 1_000).unwrap_or(1);
+            return Err(ServiceError::TooManyAttempts {
+                block,
+                retry_after_secs,
+            });
+        }
+
+        let stored = account
+            .as_ref()
+            .map(|a| a.password_hash.clone())
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let check = self.verify_password(&req.password, &stored).await?;
+        let account = match (account, check) {
+            (Some(a), HashCheck::Match | HashCheck::MatchNeedsRehash) => {
+                if check == HashCheck::MatchNeedsRehash {
+                    let fresh = self.hash_password(&req.password).await?;
+                    self.store.rehash_password(&a.id, &fresh).await?;
+                }
+                a
+            }
+            (account, _) => {
+                self.record_failure(account.as_ref(), &acct_key, client, t)
+                    .await?;
+                return Err(ServiceError::InvalidCredentials);
+            }
+        };
+        self.store.clear_counter(&acct_key).await?;
+        self.store
+            .clear_counter(&format!("pair:{ip}:{acct_key}"))
+            .await?;
+
+        let token = format!("hs_{}", random_hex(32));
+        let device_id = req
+            .device_id
+            .filter(|d| !d.trim().is_empty() && d.len() <= 128)
+            .unwrap_or_else(|| format!("d-{}", random_hex(8)));
+        let name = req
+            .device_name
+            .map(|n| {
+                n.chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect::<String>()
+            })
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| default_device_name(req.device_type, client.user_agent.as_deref()));
+        let session = self
+            .store
+            .create_session(&NewSession {
+                id: format!("ses_{}", random_hex(12)),
+                account_id: account.id.clone(),
+                token_hash: self.key.mac("session", &[token.as_bytes()]).to_vec(),
+                device_id: device_id.clone(),
+                device_type: req.device_type.as_str().to_owned(),
+                name,
+                ip: ip.clone(),
+                user_agent: client.user_agent.clone(),
+                location: None,
+                now: t,
+            })
+            .await?;
+        self.metrics
+            .inc("hearth_sign_ins_total", &[("result", "succeeded")]);
+        self.audit(
+            Some(&account.id),
+            "sign_in_succeeded",
+            Some(client),
+            Some(&device_id),
+            json!({"session": session.id}),
+        )
+        .await?;
+        let decision = self
+            .access(AccessEvent {
+                ts: t,
+                account: AccountId(account.id.clone()),
+                device: DeviceId(device_id),
+                device_type: req.device_type,
+                ip: client.ip,
+                kind: EventKind::SignIn,
+                method: None,
+                user_agent: client.user_agent.clone(),
+                country: None,
+                city: None,
+                lat: None,
+                lon: None,
+                asn: None,
+                anonymous: None,
+            })
+            .await?;
+        Ok(SignedIn {
+            token,
+            session,
+            must_change_password: account.must_change_password,
+            decision,
+        })
+    }
+
+    async fn record_failure(
+        &self,
+        account: Option<&Account>,
+        acct_key: &str,
+        client: &Client,
+        t: Timestamp,
+    ) -> ServiceResult<()> {
+        let window = self.config.throttle.window_ms;
+        let ip = client.ip.to_string();
+        let failures = self.store.bump_counter(acct_key, t, window).await?;
+        self.store
+            .bump_counter(&format!("ip:{ip}"), t, window)
+            .await?;
+        let pair = self
+            .store
+            .bump_counter(&format!("pair:{ip}:{acct_key}"), t, window)
+            .await?;
+        if pair.count == 1 {
+            let distinct = self
+                .store
+                .bump_counter(&format!("distinct:{ip}"), t, window)
+                .await?;
+            if distinct.count == self.config.throttle.stuffing_accounts {
+                self.metrics
+                    .inc("hearth_credential_stuffing_detected_total", &[]);
+                self.audit(
+                    None,
+                    "credential_stuffing_detected",
+                    Some(client),
+                    None,
+                    json!({"accounts": distinct.count}),
+                )
+                .await?;
+            }
+        }
+        self.metrics
+            .inc("hearth_sign_ins_total", &[("result", "failed")]);
+        self.audit(
+            account.map(|a| a.id.as_str()),
+            "sign_in_failed",
+            Some(client),
+            None,
+            json!({"failures": failures.count, "locked": self.config.throttle.delay_after(failures.count) > 0}),
+        )
+        .await
+    }
+
+    /// Changes the password and signs out every other device.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &str,
+        new_password: &str,
+        client: &Client,
+    ) -> ServiceResult<u64> {
+        let account = self
+            .store
+            .account_by_id(&session.account_id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        if !matches!(
+            self.verify_password(current, &account.password_hash)
+                .await?,
+            HashCheck::Match | HashCheck::MatchNeedsRehash
+        ) {
+            self.metrics.inc(
+                "hearth_password_changes_total",
+                &[("result", "wrong_current")],
+            );
+            return Err(ServiceError::Invalid {
+                field: "current_password",
+                message: "the current password is wrong".into(),
+            });
+        }
+        if current == new_password {
+            return Err(ServiceError::Invalid {
+                field: "new_password",
+                message: "choose a password you have not used here".into(),
+            });
+        }
+        self.require_strong(new_password, &account.email)?;
+        let hash = self.hash_password(new_password).await?;
+        let t = now();
+        self.store
+            .set_password(&account.id, &hash, t, false)
+            .await?;
+        let signed_out = self
+            .store
+            .revoke_all_sessions(&account.id, Some(&session.id), "password_changed", t)
+            .await?;
+        self.metrics
+            .inc("hearth_password_changes_total", &[("result", "changed")]);
+        self.audit(
+            Some(&account.id),
+            "password_changed",
+            Some(client),
+            Some(&session.device_id),
+            json!({"other_devices_signed_out": signed_out}),
+        )
+        .await?;
+        Ok(signed_out)
+    }
+
+    pub async fn set_recovery_phone(
+        &self,
+        session: &Session,
+        phone: Option<&str>,
+        client: &Client,
+    ) -> ServiceResult<()> {
+        let phone = phone.map(str::trim).filter(|p| !p.is_empty());
+        if let Some(p) = phone {
+            if !valid_e164(p) {
+                return Err(ServiceError::Invalid {
+                    field: "phone",
+                    message: "use the international E.164 form, e.g. +351912345678".into(),
+                });
+            }
+        }
+        self.store
+            .set_recovery_phone(&session.account_id, phone)
+            .await?;
+        let kind = if phone.is_some() {
+            "recovery_phone_set"
+        } else {
+            "recovery_phone_removed"
+        };
+        self.audit(
+            Some(&session.account_id),
+            kind,
+            Some(client),
+            Some(&session.device_id),
+            json!({}),
+        )
+        .await
+    }
+
+    /// "This wasn't me" on one device: sign it out, record it, flag the account.
+    pub async fn report_not_me(
+        &self,
+        session: &Session,
+        device_session: &str,
+        client: &Client,
+    ) -> ServiceResult<Session> {
+        let target = self
+            .store
+            .session(&session.account_id, device_session)
+            .await?
+            .ok_or(ServiceError::NotFound("device"))?;
+        let t = now();
+        self.store
+            .revoke_session(&session.account_id, device_session, "reported_not_me", t)
+            .await?;
+        self.store
+            .flag_account(&session.account_id, "this_wasnt_me", t)
+            .await?;
+        self.metrics
+            .inc("hearth_reports_total", &[("kind", "this_wasnt_me")]);
+        self.audit(
+            Some(&session.account_id),
+            "report_this_wasnt_me",
+            Some(client),
+            Some(&target.device_id),
+            json!({"session": target.id, "device_name": target.name, "ip": target.ip}),
+        )
+        .await?;
+        Ok(target)
+    }
+
+    /// "I entered my details on a fake site": sign out everywhere, force a new
+    /// password at next sign-in, flag the account, and say what else to do.
+    pub async fn report_compromised(
+        &self,
+        session: &Session,
+        client: &Client,
+    ) -> ServiceResult<(u64, Vec<Guidance>)> {
+        let t = now();
+        let signed_out = self
+            .store
+            .revoke_all_sessions(&session.account_id, None, "reported_compromised", t)
+            .await?;
+        self.store
+            .set_must_change_password(&session.account_id, true)
+            .await?;
+        self.store
+            .flag_account(&session.account_id, "entered_details_on_fake_site", t)
+            .await?;
+        self.metrics.inc(
+            "hearth_reports_total",
+            &[("kind", "entered_details_on_fake_site")],
+        );
+        self.audit(
+            Some(&session.account_id),
+            "report_entered_details_on_fake_site",
+            Some(client),
+            Some(&session.device_id),
+            json!({"devices_signed_out": signed_out}),
+        )
+        .await?;
+        Ok((
+            signed_out,
+            compromise_guidance(&self.config.phishing_report_address),
+        ))
+    }
+}
+
+pub fn compromise_guidance(report_address: &str) -> Vec<Guidance> {
+    vec![
+        Guidance {
+            code: "change_password_here",
+            text: "Sign in again and choose a new password: every device has been signed out and a new password is required.".into(),
+        },
+        Guidance {
+            code: "change_reused_passwords",
+            text: "If you used the same password anywhere else, change it there too.".into(),
+        },
+        Guidance {
+            code: "contact_bank",
+            text: "If you typed card or bank details into that site, call your bank now with the number on your card.".into(),
+        },
+        Guidance {
+            code: "forward_the_message",
+            text: format!("Forward the message that led you there to {report_address}, then delete it."),
+        },
+        Guidance {
+            code: "we_never_ask",
+            text: "We never ask for your password, card number or bank details in a message.".into(),
+        },
+    ]
+}
+
+fn default_device_name(kind: DeviceType, user_agent: Option<&str>) -> String {
+    let base = match kind {
+        DeviceType::Tv => "TV",
+        DeviceType::Mobile => "Phone",
+        DeviceType::Tablet => "Tablet",
+        DeviceType::Computer => "Computer",
+        DeviceType::Console => "Console",
+        DeviceType::Other => "Device",
+    };
+    match user_agent.and_then(|ua| ua.split(['/', ' ', ';']).find(|s| s.len() > 2)) {
+        Some(product) => format!("{base} ({})", product.chars().take(24).collect::<String>()),
+        None => base.to_owned(),
+    }
+}
