@@ -6,10 +6,12 @@
 //!   a JSON webhook ([`WebhookSms`]) and the in-memory [`DevMailbox`].
 //! - [`Courier`]: routes each message to its channel's transport, retries transient
 //!   failures with exponential backoff and jitter, and dead-letters the rest.
+//! - [`noise`]: which security notices to send, fold into a digest, or hold back.
 
 mod config;
 mod dev;
 mod memory;
+pub mod noise;
 mod outbox;
 mod sms;
 mod smtp;
