@@ -23,8 +23,10 @@ pub trait Outbox: Send + Sync + 'static {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, OutboxError>;
+    /// Delivered: status `sent`, `attempts + 1`, sent at `now`, lease released.
     async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), OutboxError>;
-    /// Back to `pending`, due again at `next_attempt_at`.
+    /// Back to `pending` with `attempts` (already counting this try) and `error`, due
+    /// again at `next_attempt_at`.
     async fn mark_retry(
         &self,
         id: i64,
@@ -32,5 +34,6 @@ pub trait Outbox: Send + Sync + 'static {
         next_attempt_at: Timestamp,
         error: &str,
     ) -> Result<(), OutboxError>;
+    /// Given up: status `dead`, never claimed again.
     async fn mark_dead(&self, id: i64, attempts: u32, error: &str) -> Result<(), OutboxError>;
 }
