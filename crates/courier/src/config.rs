@@ -55,6 +55,9 @@ pub enum EmailTransportConfig {
         from: String,
         #[serde(default = "default_smtp_timeout_ms")]
         timeout_ms: u64,
+        /// Name given in EHLO; some relays refuse the default `localhost`.
+        #[serde(default)]
+        helo_name: Option<String>,
     },
     /// Keep messages in the [`crate::DevMailbox`].
     #[default]

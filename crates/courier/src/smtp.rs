@@ -6,16 +6,19 @@ use crate::transport::{short, SendError, Transport};
 use hearth_core::outbox::OutboxMessage;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 
+/// Sends [`OutboxMessage`]s as e-mail: text and HTML as `multipart/alternative`.
 pub struct SmtpTransport {
     mailer: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
 }
 
 impl SmtpTransport {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         host: &str,
         port: Option<u16>,
@@ -24,6 +27,7 @@ impl SmtpTransport {
         password: Option<&SecretString>,
         from: &str,
         timeout: Duration,
+        helo_name: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let from: Mailbox = from
             .parse()
@@ -38,6 +42,9 @@ impl SmtpTransport {
         let mut builder = builder
             .port(port.unwrap_or(security.default_port()))
             .timeout(Some(timeout));
+        if let Some(name) = helo_name {
+            builder = builder.hello_name(ClientId::Domain(name.to_owned()));
+        }
         match (username, password) {
             (Some(user), Some(pass)) => {
                 builder = builder.credentials(Credentials::new(

@@ -83,6 +83,7 @@ impl Courier {
                 password,
                 from,
                 timeout_ms,
+                helo_name,
             } => Arc::new(SmtpTransport::new(
                 host,
                 *port,
@@ -91,6 +92,7 @@ impl Courier {
                 password.as_ref(),
                 from,
                 Duration::from_millis(*timeout_ms),
+                helo_name.as_deref(),
             )?),
             EmailTransportConfig::Dev => Arc::new(dev.clone()),
         };

@@ -68,6 +68,7 @@ fn smtp_config(port: u16) -> CourierConfig {
             password: None,
             from: "Hearth <no-reply@hearth.test>".into(),
             timeout_ms: 10_000,
+            helo_name: Some("hearth.test".into()),
         },
         ..CourierConfig::default()
     }
@@ -106,6 +107,7 @@ async fn a_code_mailed_through_a_real_smtp_server_verifies_the_device() {
         let mails = server.mails.lock().unwrap().clone();
         assert_eq!(mails.len(), 1);
         let mail = &mails[0];
+        assert_eq!(mail.helo, "hearth.test");
         assert_eq!(mail.rcpt_to, vec!["<owner@example.org>".to_owned()]);
         assert!(
             mail.mail_from.starts_with("<no-reply@hearth.test>"),
