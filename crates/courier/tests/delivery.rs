@@ -399,3 +399,68 @@ async fn nothing_configured_delivers_into_the_dev_mailbox() {
     let channels: Vec<OutboxChannel> = kept.iter().map(|m| m.channel).collect();
     assert!(channels.contains(&OutboxChannel::Email) && channels.contains(&OutboxChannel::Sms));
 }
+
+#[tokio::test]
+async fn every_notice_goes_out_by_smtp_and_sms_in_two_languages() {
+    use hearth_courier::templates::{render_notice, Notice, NoticeContext};
+    let server = start_smtp(RcptReply::Accept).await;
+    let gateway = start_gateway(&[]).await;
+    let mut cfg = smtp_config(server.port);
+    cfg.sms = twilio_config(&gateway.base_url).sms;
+    let courier = Courier::from_config(&cfg, DevMailbox::default()).unwrap();
+    let outbox = MemoryOutbox::new();
+    let mut expected = Vec::new();
+    for locale in [Locale::En, Locale::Fr] {
+        for notice in Notice::ALL {
+            let ctx = NoticeContext {
+                notice,
+                at: T0,
+                device: DeviceInfo {
+                    name: "Sala TV".into(),
+                    kind: DeviceType::Tv,
+                    place: None,
+                },
+                count: 40,
+            };
+            let r = render_notice(locale, &Branding::default(), &ctx);
+            outbox.enqueue(r.email("owner@example.org", "notification", None), T0);
+            outbox.enqueue(r.sms("+351912345678", "notification", None), T0);
+            expected.push(r);
+        }
+    }
+    let mut sent = 0;
+    while sent < expected.len() * 2 {
+        let s = courier.drain_once(&outbox, T0).await.unwrap();
+        assert!(s.claimed > 0, "stalled: {:?}", outbox.all());
+        assert_eq!(s.sent, s.claimed);
+        sent += s.sent as usize;
+    }
+    let mails = server.mails.lock().unwrap().clone();
+    let texts: Vec<String> = mails
+        .iter()
+        .map(|m| text_parts(&m.data)[0].clone())
+        .collect();
+    let bodies: Vec<String> = gateway
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            form_decode(&r.body)
+                .into_iter()
+                .find(|(k, _)| k == "Body")
+                .unwrap()
+                .1
+        })
+        .collect();
+    for r in &expected {
+        // Mail bodies come back with CRLF line ends and may be re-wrapped: compare words.
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            texts.iter().any(|t| words(t) == words(&r.text)),
+            "mail missing: {}",
+            r.subject
+        );
+        assert!(bodies.contains(&r.sms), "sms missing: {}", r.sms);
+    }
+}
