@@ -1,0 +1,1 @@
+//! Campaign grouping primitives (placeholder, filled below).
