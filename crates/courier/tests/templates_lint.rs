@@ -271,6 +271,11 @@ fn every_template_in_every_language_passes_the_lint() {
                 };
                 let r = render_code(locale, &brand, &ctx);
                 problems.extend(lint(&format!("{locale:?}/{purpose}"), &r, Some("482915")));
+                // Plain ASCII keeps an English SMS in the GSM-7 alphabet: 160 characters
+                // a segment instead of 70.
+                if locale == Locale::En && !r.sms.is_ascii() {
+                    problems.push(format!("En/{purpose} sms: not GSM-7 friendly: {}", r.sms));
+                }
                 checked += 1;
             }
             for notice in Notice::ALL {

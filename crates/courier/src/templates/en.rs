@@ -21,7 +21,7 @@ pub(crate) static LANG: Lang = Lang {
                 "{code}",
                 "It works once, only on that device, for {minutes} minutes.",
             ],
-            sms: "{service}: {code} is the code to approve the {device_type} “{device}” on your account. Valid {minutes} min. Not you? Do not share it.",
+            sms: "{service}: {code} is the code to approve the {device_type} \"{device}\" on your account. Valid {minutes} min. Not you? Do not share it.",
         },
         Text {
             subject: "Your {service} sign-in code",
@@ -31,7 +31,7 @@ pub(crate) static LANG: Lang = Lang {
                 "{code}",
                 "It works once, only on that device, for {minutes} minutes.",
             ],
-            sms: "{service}: {code} is the one-time sign-in code for the {device_type} “{device}”. Valid {minutes} min. Not you? Do not share it.",
+            sms: "{service}: {code} is the one-time sign-in code for the {device_type} \"{device}\". Valid {minutes} min. Not you? Do not share it.",
         },
         Text {
             subject: "Your {service} account recovery code",
@@ -41,7 +41,7 @@ pub(crate) static LANG: Lang = Lang {
                 "{code}",
                 "It works once, only on that device, for {minutes} minutes. When the recovery is complete, every device is signed out.",
             ],
-            sms: "{service}: {code} is your account recovery code, asked from the {device_type} “{device}”. Valid {minutes} min. Not you? Do not share it.",
+            sms: "{service}: {code} is your account recovery code, asked from the {device_type} \"{device}\". Valid {minutes} min. Not you? Do not share it.",
         },
         Text {
             subject: "Your {service} code to move your household",
@@ -51,7 +51,7 @@ pub(crate) static LANG: Lang = Lang {
                 "{code}",
                 "It works once, only on that device, for {minutes} minutes.",
             ],
-            sms: "{service}: {code} is the code to move your household to the connection of the {device_type} “{device}”. Valid {minutes} min. Not you? Do not share it.",
+            sms: "{service}: {code} is the code to move your household to the connection of the {device_type} \"{device}\". Valid {minutes} min. Not you? Do not share it.",
         },
         Text {
             subject: "Your {service} travel pass code",
@@ -61,7 +61,7 @@ pub(crate) static LANG: Lang = Lang {
                 "{code}",
                 "It works once, only on that device, for {minutes} minutes.",
             ],
-            sms: "{service}: {code} is the code to start a {days}-day travel pass on the {device_type} “{device}”. Valid {minutes} min. Not you? Do not share it.",
+            sms: "{service}: {code} is the code to start a {days}-day travel pass on the {device_type} \"{device}\". Valid {minutes} min. Not you? Do not share it.",
         },
     ],
     notices: [
@@ -71,7 +71,7 @@ pub(crate) static LANG: Lang = Lang {
                 "The {device_type} “{device}” signed in to your {service} account on {when}, from your home connection{place}.",
                 "If you know this device, there is nothing to do.",
             ],
-            sms: "{service}: the {device_type} “{device}” signed in at home on {when}. Nothing to do if you know it.",
+            sms: "{service}: the {device_type} \"{device}\" signed in at home on {when}. Nothing to do if you know it.",
         },
         Text {
             subject: "New sign-in away from home on your {service} account",
@@ -79,7 +79,7 @@ pub(crate) static LANG: Lang = Lang {
                 "The {device_type} “{device}” signed in to your {service} account on {when}{place}, away from your home connection.",
                 "If it was you or someone in your household, there is nothing to do.",
             ],
-            sms: "{service}: the {device_type} “{device}” signed in away from home{place} on {when}. Not you? Open the app yourself and check Devices.",
+            sms: "{service}: the {device_type} \"{device}\" signed in away from home{place} on {when}. Not you? Open the app yourself and check Devices.",
         },
         Text {
             subject: "{count} devices signed in to your {service} account",
@@ -143,7 +143,7 @@ pub(crate) static LANG: Lang = Lang {
                 "The {device_type} “{device}” tried to watch with your {service} account on {when}{place}, outside your household, and was asked to verify.",
                 "If it belongs to your household, approve it with the code we send you when it asks. Otherwise, there is nothing to do: it cannot watch without that code.",
             ],
-            sms: "{service}: the {device_type} “{device}” was asked to verify on {when}{place}. It cannot watch without the code sent to you.",
+            sms: "{service}: the {device_type} \"{device}\" was asked to verify on {when}{place}. It cannot watch without the code sent to you.",
         },
         Text {
             subject: "A device chose to verify later on your {service} account",
@@ -151,7 +151,7 @@ pub(crate) static LANG: Lang = Lang {
                 "The {device_type} “{device}” chose to verify later on {when}{place}: it may watch for a limited time before it has to verify with a code sent to you.",
                 "If you know this device, there is nothing to do.",
             ],
-            sms: "{service}: the {device_type} “{device}” chose to verify later on {when}. It must verify with your code soon.",
+            sms: "{service}: the {device_type} \"{device}\" chose to verify later on {when}. It must verify with your code soon.",
         },
         Text {
             subject: "A device was verified on your {service} account",
@@ -159,7 +159,7 @@ pub(crate) static LANG: Lang = Lang {
                 "The {device_type} “{device}” was verified with a code on {when}{place} and can now watch with your {service} account.",
                 "If you did not give that code to anyone, sign this device out.",
             ],
-            sms: "{service}: the {device_type} “{device}” was verified on {when}. Not you? Open the app yourself and check Devices.",
+            sms: "{service}: the {device_type} \"{device}\" was verified on {when}. Not you? Open the app yourself and check Devices.",
         },
     ],
 };
