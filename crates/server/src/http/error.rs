@@ -149,12 +149,16 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Turns axum's own rejections (bad JSON, wrong content type, too large) into our shape.
+/// Turns axum's and middleware's own rejections (bad JSON, wrong content type, too
+/// large, timeouts) into our shape.
 pub fn rejection(status: StatusCode, text: String) -> Response {
     let code = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "invalid_request",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        s if s.is_server_error() => "internal",
         _ => "invalid_request",
     };
     // 422 from serde is a malformed body to us: 400 names it better.
