@@ -95,7 +95,7 @@ pub(crate) static LANG: Lang = Lang {
                 "La contraseña de tu cuenta de {service} se cambió el {when} desde el dispositivo “{device}” ({device_type}){place}.",
                 "Se cerró la sesión en tus otros dispositivos.",
             ],
-            sms: "{service}: la contraseña de tu cuenta se cambió el {when}. ¿No fuiste tú? Abre tú mismo la aplicación y recupera tu cuenta.",
+            sms: "{service}: tu contraseña se cambió el {when} y tus otros dispositivos cerraron sesión. ¿No fuiste tú? Abre tú mismo la aplicación.",
         },
         Text {
             subject: "La contraseña de tu cuenta de {service} se ha restablecido",
@@ -103,7 +103,7 @@ pub(crate) static LANG: Lang = Lang {
                 "La contraseña de tu cuenta de {service} se restableció con un código de recuperación el {when}, desde el dispositivo “{device}” ({device_type}){place}.",
                 "Se cerró la sesión en todos los dispositivos.",
             ],
-            sms: "{service}: la contraseña de tu cuenta se restableció el {when}. ¿No fuiste tú? Abre tú mismo la aplicación y recupera tu cuenta.",
+            sms: "{service}: tu contraseña se restableció el {when} y todos los dispositivos cerraron sesión. ¿No fuiste tú? Abre tú mismo la aplicación.",
         },
         Text {
             subject: "El contacto de recuperación de tu cuenta de {service} ha cambiado",
@@ -111,7 +111,7 @@ pub(crate) static LANG: Lang = Lang {
                 "El número de teléfono o la dirección de correo de recuperación de tu cuenta de {service} se cambió el {when}, desde el dispositivo “{device}” ({device_type}){place}.",
                 "Los códigos de recuperación irán ahora al nuevo contacto.",
             ],
-            sms: "{service}: el contacto de recuperación de tu cuenta se cambió el {when}. ¿No fuiste tú? Abre tú mismo la aplicación y revisa tu cuenta.",
+            sms: "{service}: el teléfono o el correo de recuperación de tu cuenta se cambió el {when}. ¿No fuiste tú? Abre tú mismo la aplicación.",
         },
         Text {
             subject: "Se cerró la sesión en todos los dispositivos de tu cuenta de {service}",
