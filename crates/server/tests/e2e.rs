@@ -1,6 +1,8 @@
 //! End-to-end: a real server on a free port, spoken to over HTTP. Runs on SQLite by
 //! default and on PostgreSQL when `HEARTH_TEST_DATABASE_URL` names one.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use hearth_server::testkit::TestServer;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
