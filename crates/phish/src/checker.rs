@@ -338,16 +338,15 @@ impl Checker {
     }
 }
 
-/// `folded` without the links to `hosts` (scheme, host and path up to the next space).
+/// `folded` without the whitespace-separated chunks that contain one of `hosts`
+/// (one pass per host over the text, so linear in its length).
 fn strip_hosts<'a>(folded: &str, hosts: impl Iterator<Item = &'a str>) -> String {
-    let mut out = folded.to_string();
-    for h in hosts {
-        while let Some(pos) = out.find(h) {
-            let start = out[..pos].rfind(char::is_whitespace).map_or(0, |p| p + 1);
-            let end = out[pos..]
-                .find(char::is_whitespace)
-                .map_or(out.len(), |p| pos + p);
-            out.replace_range(start..end, " ");
+    let hosts: Vec<&str> = hosts.collect();
+    let mut out = String::with_capacity(folded.len());
+    for chunk in folded.split_whitespace() {
+        if !hosts.iter().any(|h| chunk.contains(h)) {
+            out.push_str(chunk);
+            out.push(' ');
         }
     }
     out

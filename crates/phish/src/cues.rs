@@ -649,7 +649,7 @@ impl CueMatcher {
             }
             let def = &CUES[cue as usize];
             if groups.count_ones() as usize == def.groups.len() {
-                let reason = if def.negatable && negated.contains(&sentence) {
+                let reason = if def.negatable && negated.binary_search(&sentence).is_ok() {
                     ReasonCode::SafetyNotice
                 } else {
                     def.reason
