@@ -1,6 +1,8 @@
 //! One suite, run against SQLite by default and against PostgreSQL when
 //! `HEARTH_TEST_DATABASE_URL` names one (CI runs both).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use hearth_core::outbox::{NewOutboxMessage, OutboxChannel, OutboxStatus};
 use hearth_core::Timestamp;
 use hearth_store::testkit::test_db;
