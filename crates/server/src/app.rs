@@ -35,6 +35,8 @@ pub struct App {
     /// Verified against when an e-mail is unknown, so both paths cost one hash.
     pub dummy_hash: String,
     pub engine: Engine,
+    /// The phishing message checker (embedded model, default brands).
+    pub checker: hearth_phish::Checker,
     pub metrics: Metrics,
     /// Set when the API key was generated at this start: where it was written.
     pub new_api_key_file: Option<std::path::PathBuf>,
@@ -94,6 +96,7 @@ impl App {
             hash_slots: Semaphore::new(slots),
             dummy_hash,
             engine: Engine::new(EngineConfig::default()),
+            checker: hearth_phish::Checker::default(),
             metrics: Metrics::default(),
             new_api_key_file,
             config,
