@@ -3,6 +3,7 @@
 //! text where the dialects agree (`$N` placeholders work on both) and keep their own
 //! migrations under `migrations/sqlite` and `migrations/postgres`.
 
+mod codes;
 mod migrate;
 mod model;
 mod postgres;
@@ -10,6 +11,7 @@ mod sql;
 mod sqlite;
 pub mod testkit;
 
+pub use codes::{CodeRow, CodeStore};
 pub use model::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -40,7 +42,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Hearth persists. Times are passed in by the caller.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CodeStore + Send + Sync + 'static {
     /// Which backend this is: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// A cheap round trip, for readiness.

@@ -92,3 +92,5 @@ impl_store!(
          SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 \
          ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
 );
+
+crate::codes::impl_code_store!(crate::PgStore);

@@ -381,3 +381,86 @@ async fn reopening_keeps_data_and_does_not_remigrate() {
     ));
     db.cleanup().await;
 }
+
+fn code(id: &str, subject: &str, at: i64) -> CodeRow {
+    CodeRow {
+        id: id.into(),
+        account_id: "a1".into(),
+        purpose: "device_verification".into(),
+        subject: subject.into(),
+        hash: vec![9; 32],
+        channel: Some("email".into()),
+        created_at: Timestamp(at),
+        expires_at: Timestamp(at + 600_000),
+        attempts: 0,
+        max_attempts: 3,
+        used: false,
+    }
+}
+
+#[tokio::test]
+async fn a_resend_voids_the_old_code_and_attempts_are_bounded() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    s.issue_code(&code("c1", "tv-1", 10)).await.unwrap();
+    s.issue_code(&code("other", "tv-2", 11)).await.unwrap();
+    s.issue_code(&code("c2", "tv-1", 20)).await.unwrap();
+    let live = s
+        .live_code("a1", "device_verification", "tv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.id, "c2", "the resend replaced the first code");
+    assert_eq!(live.hash, vec![9; 32]);
+    assert_eq!(s.reserve_code_attempt("c1").await.unwrap(), None, "voided");
+    assert!(
+        s.live_code("a1", "device_verification", "tv-2")
+            .await
+            .unwrap()
+            .is_some(),
+        "another device's code lives on"
+    );
+
+    assert_eq!(s.reserve_code_attempt("c2").await.unwrap(), Some(1));
+    assert_eq!(s.reserve_code_attempt("c2").await.unwrap(), Some(2));
+    assert_eq!(s.reserve_code_attempt("c2").await.unwrap(), Some(3));
+    assert_eq!(
+        s.reserve_code_attempt("c2").await.unwrap(),
+        None,
+        "max_attempts reached"
+    );
+
+    assert!(s.consume_code("other").await.unwrap());
+    assert!(!s.consume_code("other").await.unwrap(), "single use");
+    assert!(s
+        .live_code("a1", "device_verification", "tv-2")
+        .await
+        .unwrap()
+        .is_none());
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn send_history_is_kept_per_key() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    s.record_send(&["acct:a1".into(), "dest:x".into()], Timestamp(100))
+        .await
+        .unwrap();
+    s.record_send(&["acct:a1".into(), "dest:y".into()], Timestamp(200))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.sends_since("acct:a1", Timestamp(0)).await.unwrap(),
+        vec![Timestamp(100), Timestamp(200)]
+    );
+    assert_eq!(
+        s.sends_since("acct:a1", Timestamp(150)).await.unwrap(),
+        vec![Timestamp(200)]
+    );
+    assert_eq!(
+        s.sends_since("dest:x", Timestamp(0)).await.unwrap().len(),
+        1
+    );
+    db.cleanup().await;
+}
