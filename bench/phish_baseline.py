@@ -82,7 +82,7 @@ def main():
     out["cv_default_C1"] = cross_validate(y, texts, folds, 1.0)
     out["cv_seconds"] = time.perf_counter() - t
     grid = {}
-    for c in [1.0, 3.0, 10.0, 30.0, 100.0]:
+    for c in [1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0]:
         grid[str(c)] = cross_validate(y, texts, folds, c)
     best = max(grid, key=lambda k: grid[k]["f1"])
     out["cv_grid_f1"] = {k: v["f1"] for k, v in grid.items()}
