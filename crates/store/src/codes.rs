@@ -29,8 +29,9 @@ pub trait CodeStore: Send + Sync {
     /// Stores a new code and voids the live ones for the same account, purpose and
     /// subject, in one transaction: a resend replaces the old code.
     async fn issue_code(&self, row: &CodeRow) -> crate::Result<()>;
-    /// The newest code for (account, purpose, subject) that is neither used nor voided.
-    async fn live_code(
+    /// The newest code for (account, purpose, subject) that a resend has not voided
+    /// (it may be used or expired: the caller says why it is refused).
+    async fn latest_code(
         &self,
         account: &str,
         purpose: &str,
@@ -89,9 +90,9 @@ macro_rules! impl_code_store {
                     tx.commit().await.map_err(db_err)
                 }
 
-                async fn live_code(&self, account: &str, purpose: &str, subject: &str) -> crate::Result<Option<CodeRow>> {
+                async fn latest_code(&self, account: &str, purpose: &str, subject: &str) -> crate::Result<Option<CodeRow>> {
                     let sql = format!(
-                        "SELECT {COLS} FROM codes WHERE account_id = $1 AND purpose = $2 AND subject = $3 AND used = 0 AND voided = 0 \
+                        "SELECT {COLS} FROM codes WHERE account_id = $1 AND purpose = $2 AND subject = $3 AND voided = 0 \
                          ORDER BY created_at DESC LIMIT 1"
                     );
                     let row = sqlx::query(&sql)

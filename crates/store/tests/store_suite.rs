@@ -406,7 +406,7 @@ async fn a_resend_voids_the_old_code_and_attempts_are_bounded() {
     s.issue_code(&code("other", "tv-2", 11)).await.unwrap();
     s.issue_code(&code("c2", "tv-1", 20)).await.unwrap();
     let live = s
-        .live_code("a1", "device_verification", "tv-1")
+        .latest_code("a1", "device_verification", "tv-1")
         .await
         .unwrap()
         .unwrap();
@@ -414,7 +414,7 @@ async fn a_resend_voids_the_old_code_and_attempts_are_bounded() {
     assert_eq!(live.hash, vec![9; 32]);
     assert_eq!(s.reserve_code_attempt("c1").await.unwrap(), None, "voided");
     assert!(
-        s.live_code("a1", "device_verification", "tv-2")
+        s.latest_code("a1", "device_verification", "tv-2")
             .await
             .unwrap()
             .is_some(),
@@ -432,11 +432,8 @@ async fn a_resend_voids_the_old_code_and_attempts_are_bounded() {
 
     assert!(s.consume_code("other").await.unwrap());
     assert!(!s.consume_code("other").await.unwrap(), "single use");
-    assert!(s
-        .live_code("a1", "device_verification", "tv-2")
-        .await
-        .unwrap()
-        .is_none());
+    let used = s.latest_code("a1", "device_verification", "tv-2").await.unwrap().unwrap();
+    assert!(used.used, "kept, marked used, so a reuse is told apart from no code");
     db.cleanup().await;
 }
 
