@@ -88,6 +88,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .verdict
         })
         .collect();
+    if std::env::var_os("HEARTH_ERRORS").is_some() {
+        // The checker's cross-validated mistakes, for error analysis (stderr).
+        for ((i, s), v) in uci.iter().enumerate().zip(&verdicts) {
+            if s.spam != (*v != Label::Legitimate) {
+                let r =
+                    checkers[fold_of(i, folds, params.seed)].check(&Message::text(s.text.clone()));
+                eprintln!(
+                    "{} {:?} {:.3} {:?} | {}",
+                    if s.spam { "FN" } else { "FP" },
+                    r.verdict,
+                    r.score,
+                    r.reasons,
+                    s.text
+                );
+            }
+        }
+    }
     let flagged = Metrics::from_pairs(
         uci.iter()
             .zip(&verdicts)

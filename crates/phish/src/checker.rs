@@ -79,6 +79,11 @@ impl Default for Checker {
     }
 }
 
+/// Highest calibrated model log-odds for a message that offers nothing to act on (no
+/// link, no number to call or text, no request for data): spammy wording alone then
+/// scores below `suspicious`; a lure cue (payment failed, suspended…) lifts it there.
+const NOTHING_TO_ACT_ON_CAP: f64 = 0.0;
+
 fn is_reassuring(r: ReasonCode) -> bool {
     r.weight() < 0.0
 }
@@ -309,8 +314,8 @@ impl Checker {
                     | ReasonCode::AsksPersonalData
             )
         });
-        if found.is_empty() && !asks && !has_contact_channel(&tokens) {
-            model_logit = model_logit.min(0.0);
+        if found.is_empty() && !asks && !has_contact_channel(text, &tokens) {
+            model_logit = model_logit.min(NOTHING_TO_ACT_ON_CAP);
         }
         if model_logit >= 0.0 {
             add(ReasonCode::SpamLanguage, &mut reasons);
@@ -352,31 +357,73 @@ fn strip_hosts<'a>(folded: &str, hosts: impl Iterator<Item = &'a str>) -> String
     out
 }
 
-/// A way to answer the sender: a phone number (7+ digits, possibly grouped after "call")
-/// or a short code to text ("txt WIN to 81010").
-fn has_contact_channel(tokens: &[Token<'_>]) -> bool {
+/// A way to answer or pay the sender: a phone number (9+ digits, possibly grouped), a
+/// short code or a number glued to a word (`69888nyt`), a premium rate (`150p`), a price
+/// (`£`, `€`, `$`), or an imperative "reply/txt/call/send …". A one-time code next to a
+/// code word is not a channel.
+fn has_contact_channel(raw: &str, tokens: &[Token<'_>]) -> bool {
     const VERBS: &[&str] = &[
-        "call", "ring", "txt", "text", "send", "sms", "reply", "dial", "appelez", "ligue", "llama",
-        "envie", "envoyez", "envia", "to", "au", "para", "al",
+        "reply", "txt", "text", "sms", "send", "call", "ring", "dial", "appelez", "ligue", "llama",
+        "responde", "responda", "repondez", "envie", "envoyez", "envia", "manda",
     ];
+    const AFTER_VERB: &[&str] = &[
+        "yes", "no", "stop", "end", "with", "back", "now", "to", "the", "word", "me", "us", "oui",
+        "non", "sim", "nao", "si",
+    ];
+    if raw.contains(['£', '€', '$']) {
+        return true;
+    }
+    let code_context = has_code(tokens);
     let digits = |w: &str| w.bytes().all(|b| b.is_ascii_digit());
     tokens.iter().enumerate().any(|(i, t)| {
-        if !digits(t.word) {
-            return false;
-        }
-        if t.word.len() >= 7 {
+        let w = t.word;
+        let run = longest_digit_run(w);
+        if run >= 9 {
             return true;
         }
-        // Grouped numbers ("0800 123 456") and short codes after a verb.
-        let grouped: usize = tokens[i..]
-            .iter()
-            .take(4)
-            .take_while(|n| digits(n.word))
-            .map(|n| n.word.len())
-            .sum();
-        let after_verb = i > 0 && VERBS.contains(&tokens[i - 1].word);
-        (grouped >= 9 && t.word.starts_with(['0', '+'])) || (after_verb && t.word.len() >= 4)
+        if digits(w) {
+            // Grouped phone numbers ("0800 123 456").
+            let grouped: usize = tokens[i..]
+                .iter()
+                .take(4)
+                .take_while(|n| digits(n.word))
+                .map(|n| n.word.len())
+                .sum();
+            if grouped >= 9 && w.starts_with('0') {
+                return true;
+            }
+            if run >= 5 && !code_context {
+                return true;
+            }
+        } else if run >= 5
+            || (run >= 1
+                && w.ends_with('p')
+                && w.len() <= 5
+                && w[..w.len() - 1].bytes().all(|b| b.is_ascii_digit()))
+        {
+            // "69888nyt", "help08714742804", "150p".
+            return true;
+        }
+        VERBS.contains(&w)
+            && tokens.get(i + 1).is_some_and(|n| {
+                AFTER_VERB.contains(&n.word)
+                    || (digits(n.word) && n.word.len() >= 4)
+                    || n.word.len() >= 3 && n.sentence == t.sentence && i == 0
+            })
     })
+}
+
+fn longest_digit_run(w: &str) -> usize {
+    let (mut best, mut cur) = (0, 0);
+    for b in w.bytes() {
+        if b.is_ascii_digit() {
+            cur += 1;
+            best = best.max(cur);
+        } else {
+            cur = 0;
+        }
+    }
+    best
 }
 
 /// The domain of an e-mail sender (`"Netflix <info@mailer.netflix.com>"` → `mailer.netflix.com`),

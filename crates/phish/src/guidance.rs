@@ -30,6 +30,92 @@ impl Lang {
 
 const REPORT_PLACEHOLDER: &str = "{report}";
 
+/// Short words that mark each language (accent-folded).
+const STOPWORDS: [(Lang, &[&str]); 4] = [
+    (
+        Lang::En,
+        &[
+            "the", "your", "you", "is", "to", "and", "of", "for", "has", "been", "please", "we",
+            "this", "with", "now", "will", "account", "payment", "it", "be",
+        ],
+    ),
+    (
+        Lang::Fr,
+        &[
+            "le", "les", "vous", "votre", "vos", "est", "des", "du", "une", "pour", "et", "sur",
+            "avec", "nous", "ce", "dans", "pas", "compte", "paiement", "ete", "il",
+        ],
+    ),
+    (
+        Lang::Pt,
+        &[
+            "o",
+            "os",
+            "seu",
+            "sua",
+            "voce",
+            "do",
+            "da",
+            "para",
+            "com",
+            "nao",
+            "em",
+            "uma",
+            "foi",
+            "conta",
+            "pagamento",
+            "e",
+            "ao",
+            "sera",
+            "os",
+        ],
+    ),
+    (
+        Lang::Es,
+        &[
+            "el", "los", "las", "su", "tu", "usted", "es", "del", "para", "con", "en", "una", "ha",
+            "cuenta", "pago", "y", "por", "sido", "tus",
+        ],
+    ),
+];
+
+/// The most likely of the four languages for `text` (stop-word vote; English when unsure).
+/// Use it to pick the guidance language and to count campaigns by language.
+pub fn detect_lang(text: &str) -> Lang {
+    let folded = crate::text::fold(crate::text::truncate(text, 4096));
+    let mut scores = [0usize; 4];
+    for w in crate::text::words(&folded) {
+        for (i, (_, list)) in STOPWORDS.iter().enumerate() {
+            if list.contains(&w) {
+                scores[i] += 1;
+            }
+        }
+    }
+    let mut best = 0;
+    for i in 1..4 {
+        if scores[i] > scores[best] {
+            best = i;
+        }
+    }
+    if scores[best] == 0 {
+        Lang::En
+    } else {
+        STOPWORDS[best].0
+    }
+}
+
+impl Lang {
+    /// `"en"`, `"fr"`, `"pt"` or `"es"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+            Lang::Pt => "pt",
+            Lang::Es => "es",
+        }
+    }
+}
+
 fn lines(label: Label, lang: Lang) -> &'static [&'static str] {
     use Label::*;
     use Lang::*;
@@ -152,6 +238,27 @@ mod tests {
                 assert!(g.iter().all(|l| !l.contains('{')));
             }
         }
+    }
+
+    #[test]
+    fn detects_the_four_languages() {
+        assert_eq!(
+            detect_lang("Your payment has failed, please update your card"),
+            Lang::En
+        );
+        assert_eq!(
+            detect_lang("Votre paiement a été refusé, mettez à jour votre carte"),
+            Lang::Fr
+        );
+        assert_eq!(
+            detect_lang("O seu pagamento falhou, atualize o seu cartão"),
+            Lang::Pt
+        );
+        assert_eq!(
+            detect_lang("Tu pago ha sido rechazado, actualiza tu tarjeta"),
+            Lang::Es
+        );
+        assert_eq!(detect_lang("123 456"), Lang::En);
     }
 
     #[test]

@@ -18,6 +18,20 @@
 //! Around it: [`stream`] (JSON Lines in, verdict lines out, for `hearth message
 //! check`), [`guidance`] (what to do, in four languages), [`campaign`] (report
 //! fingerprints for grouping) and [`mime`] (forwarded RFC 822 reports).
+//!
+//! ```
+//! use hearth_phish::{guidance, Checker, Label, Message};
+//!
+//! let checker = Checker::default(); // embedded model, default streaming brands
+//! let v = checker.check(&Message::text(
+//!     "Netflix: your payment failed. Update your card at https://netflix-billing-update.com",
+//! ));
+//! assert_eq!(v.verdict, Label::Phishing);
+//! assert!(v.reasons.iter().any(|r| r.as_str() == "brand_link_mismatch"));
+//! assert_eq!(v.urls, ["https://netflix-billing-update.com"]);
+//! let what_to_do: Vec<String> = guidance(v.verdict, "pt");
+//! assert!(!what_to_do.is_empty());
+//! ```
 
 pub mod brands;
 pub mod campaign;
@@ -35,7 +49,7 @@ pub mod train;
 pub mod urls;
 
 pub use checker::{Checker, CheckerConfig, Thresholds};
-pub use guidance::{guidance, guidance_with_address, Lang};
+pub use guidance::{detect_lang, guidance, guidance_with_address, Lang};
 pub use reasons::ReasonCode;
 
 use serde::{Deserialize, Serialize};

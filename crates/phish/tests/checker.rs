@@ -146,3 +146,9 @@ fn uci_style_spam_is_flagged() {
     let v = check("URGENT! You have won a 1 week FREE membership in our £100,000 Prize Jackpot! Txt the word: CLAIM to No: 81010");
     assert_ne!(v.verdict, Label::Legitimate, "{v:?}");
 }
+
+#[test]
+fn checker_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Checker>();
+}
