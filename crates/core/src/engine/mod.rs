@@ -86,8 +86,6 @@ pub struct EngineConfig {
     pub max_places: usize,
     pub max_history: usize,
     pub max_streams: usize,
-    /// Household connections kept at once (home, second home, a move in progress).
-    pub max_home_places: usize,
     /// Streams whose last event is this recent are "at once".
     pub concurrency_secs: i64,
     /// Faster than this between two places of one device is impossible travel.
@@ -127,7 +125,6 @@ impl Default for EngineConfig {
             max_places: 12,
             max_history: 20,
             max_streams: 8,
-            max_home_places: 3,
             concurrency_secs: 15 * 60,
             impossible_speed_kmh: 1000.0,
             min_travel_km: 300.0,
@@ -254,7 +251,8 @@ impl Engine {
         now: Timestamp,
     ) -> (Decision, Option<Observation>) {
         let c = &self.config;
-        let t = now.secs();
+        // Times before 1970 or absurdly far ahead are clamped: 0 means "never" in the state.
+        let t = clock(now);
         let net = NetInfo::of(ev);
         let dev_id = hash64(ev.device.as_str());
         let portable = ev.device_type.is_portable();
@@ -278,13 +276,37 @@ impl Engine {
             let p = &state.places[pi];
             p.home_until > t && (p.prefixes.contains(&net.prefix) || prior_home)
         };
+        if is_access && !at_home && !portable && prior_home {
+            // A second connection at the same address (another provider within a
+            // short distance), used by a household TV: part of the household.
+            let near = net.geo.is_some_and(|g| {
+                state.places.iter().any(|p| {
+                    p.home_until > t
+                        && p.geo
+                            .is_some_and(|pg| distance_km(pg, g) <= c.home_match_km)
+                })
+            });
+            if near {
+                make_home(&mut state.places[pi], net.prefix, t + c.window_secs, true);
+                at_home = true;
+            }
+        }
         let mut learning = false;
         if is_access && !at_home {
             if !portable && !tv_household {
-                // The first TV-class device of an account without a TV household defines it.
+                // The first TV-class device of an account without a TV household
+                // defines it, and replaces a provisional household (with the
+                // standing it gave to devices).
+                let mut dropped = Vec::new();
                 for p in state.places.iter_mut() {
-                    if !p.tv && !p.confirmed {
+                    if !p.tv && !p.confirmed && p.home_until > 0 {
                         p.home_until = 0;
+                        dropped.push(p.key);
+                    }
+                }
+                for d in state.devices.iter_mut() {
+                    if dropped.contains(&d.home_place) {
+                        d.home_until = 0;
                     }
                 }
                 make_home(&mut state.places[pi], net.prefix, t + c.window_secs, true);
@@ -326,22 +348,22 @@ impl Engine {
                 d.verified_until = t + c.verified_away_secs;
                 d.deferrals = 0;
                 d.deferred_until = 0;
-                if !portable && !at_home {
-                    // A TV-class device confirmed by code: a second home, or a move.
+                // A household TV confirmed by code somewhere else: the household moved.
+                let moved = !portable
+                    && !at_home
+                    && prev
+                        .as_ref()
+                        .is_some_and(|p| p.home_until > t && p.home_place != state.places[pi].key);
+                if moved {
                     if let Some(p) = &prev {
-                        if p.home_until > t && p.home_place != state.places[pi].key {
-                            if let Some(old) =
-                                state.places.iter_mut().find(|x| x.key == p.home_place)
-                            {
-                                old.home_until = 0;
-                            }
+                        if let Some(old) = state.places.iter_mut().find(|x| x.key == p.home_place) {
+                            old.home_until = 0;
                         }
                     }
                     let pl = &mut state.places[pi];
                     make_home(pl, net.prefix, t + c.window_secs, true);
                     pl.confirmed = true;
                     state.tv_seen = true;
-                    limit_homes(state, pi, t, c.max_home_places);
                     at_home = true;
                 }
                 if at_home {
@@ -487,7 +509,7 @@ impl Engine {
                         attack = true;
                     }
                     if !trusted {
-                        note_foreign(state, pi, dev_id, portable, is_new, t, c);
+                        note_foreign(state, pi, dev_id, portable, is_new, false, t, c);
                         let sharing = verdict::assess(state, t, c).sharing;
                         if sharing == Sharing::Resold {
                             if state.resold_at == 0 {
@@ -505,9 +527,9 @@ impl Engine {
                         if !defer_allowed {
                             reasons.push(Reason::DeferralsExhausted);
                         }
-                    } else if standing == Standing::Verified || standing == Standing::Deferred {
-                        // Verified or deferred devices away still count as another place.
-                        note_foreign(state, pi, dev_id, portable, is_new, t, c);
+                    } else if standing == Standing::Verified {
+                        // Devices verified by the owner watching away make another household.
+                        note_foreign(state, pi, dev_id, portable, is_new, true, t, c);
                     }
                 }
                 let standing = state.devices[di].standing(t);
@@ -552,6 +574,12 @@ impl Engine {
         };
         (decision, observation)
     }
+}
+
+/// The engine's clock in seconds. Times before 1970 or absurdly far ahead are
+/// clamped, because 0 means "never" in the state.
+pub(crate) fn clock(now: Timestamp) -> i64 {
+    now.secs().clamp(1, 1 << 40)
 }
 
 fn standing_reason(s: Standing) -> Reason {
@@ -609,8 +637,14 @@ fn touch_device(state: &mut AccountState, id: u64, ev: &AccessEvent, t: i64, cap
         return i;
     }
     if state.devices.len() >= cap.max(1) {
-        // Forget the device seen longest ago.
-        if let Some((i, _)) = state.devices.iter().enumerate().min_by_key(|(_, d)| d.last) {
+        // Forget the device seen longest ago, the household's own devices last,
+        // so a crowd of strangers cannot push the household out.
+        if let Some((i, _)) = state
+            .devices
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, d)| (d.home_until > t, d.last))
+        {
             state.devices.swap_remove(i);
         }
     }
@@ -684,6 +718,7 @@ fn touch_place(
                 foreign_days: 0,
                 foreign_devs: 0,
                 foreign_tv: false,
+                foreign_any: false,
             });
             state.places.len() - 1
         }
@@ -704,26 +739,6 @@ fn push_prefix(p: &mut PlaceRec, prefix: u32) {
         p.prefixes.remove(0);
     }
     p.prefixes.push(prefix);
-}
-
-/// Keeps at most `max` household connections, retiring the least recent ones.
-fn limit_homes(state: &mut AccountState, keep: usize, t: i64, max: usize) {
-    loop {
-        let active: Vec<usize> = (0..state.places.len())
-            .filter(|&i| state.places[i].home_until > t)
-            .collect();
-        if active.len() <= max.max(1) {
-            return;
-        }
-        let oldest = active
-            .into_iter()
-            .filter(|&i| i != keep)
-            .min_by_key(|&i| state.places[i].last);
-        match oldest {
-            Some(i) => state.places[i].home_until = 0,
-            None => return,
-        }
-    }
 }
 
 fn far_from_home(state: &AccountState, net: &NetInfo, c: &EngineConfig) -> bool {
@@ -793,25 +808,32 @@ fn track_stream(
     u32::from(n)
 }
 
-/// Counts activity of a device that is not the household's at a place.
+/// Counts activity of a device that is not the household's at a place: every
+/// attempt feeds the window's counts of foreign places and devices; only
+/// watching by a device the owner verified makes the place household-like.
+#[allow(clippy::too_many_arguments)]
 fn note_foreign(
     state: &mut AccountState,
     pi: usize,
     dev: u64,
     portable: bool,
     is_new: bool,
+    watched: bool,
     t: i64,
     c: &EngineConfig,
 ) {
     let day = t.div_euclid(DAY_SECS);
     let p = &mut state.places[pi];
-    let newly = p.foreign_days == 0;
-    if p.foreign_day != day || newly {
-        p.foreign_day = day;
-        p.foreign_days = p.foreign_days.saturating_add(1);
+    let newly = !p.foreign_any;
+    p.foreign_any = true;
+    if watched {
+        if p.foreign_day != day || p.foreign_days == 0 {
+            p.foreign_day = day;
+            p.foreign_days = p.foreign_days.saturating_add(1);
+        }
+        p.foreign_devs |= 1u32 << (dev % 32);
+        p.foreign_tv |= !portable;
     }
-    p.foreign_devs |= 1u32 << (dev % 32);
-    p.foreign_tv |= !portable;
     if newly || is_new {
         let b = verdict::bucket_of(t, c);
         let entry = match state.buckets.iter().position(|x| x.0 == b) {

@@ -122,6 +122,9 @@ pub(crate) struct PlaceRec {
     pub foreign_devs: u32,
     #[serde(rename = "ft", default, skip_serializing_if = "is_false")]
     pub foreign_tv: bool,
+    /// Any foreign device tried here (allowed or not).
+    #[serde(rename = "fa", default, skip_serializing_if = "is_false")]
+    pub foreign_any: bool,
 }
 
 fn is_zero_u16(v: &u16) -> bool {
@@ -202,13 +205,13 @@ impl AccountState {
         self.devices
             .iter()
             .find(|d| d.id == id)
-            .map(|d| d.standing(now.secs()))
+            .map(|d| d.standing(super::clock(now)))
             .unwrap_or(Standing::Unknown)
     }
 
     /// The household's connections that are active at `now`, most recent first.
     pub fn households(&self, now: Timestamp) -> Vec<HouseholdNetwork> {
-        let t = now.secs();
+        let t = super::clock(now);
         let mut out: Vec<(i64, HouseholdNetwork)> = self
             .places
             .iter()

@@ -1,8 +1,8 @@
 //! Account verdicts (S7): one household, shared with another place, or resold.
 //!
 //! Counted over the sliding window: household connections, "household-like"
-//! foreign clusters (a place where devices that are not the household's watched
-//! on two days, or with two devices, or with a TV), new foreign places and
+//! foreign clusters (a place where devices verified by the owner, not the
+//! household's, watched on two days or with two devices), new foreign places and
 //! devices, and the peak number of places streaming at once.
 
 use super::state::AccountState;
@@ -27,12 +27,23 @@ pub(crate) fn bucket_of(t: i64, c: &EngineConfig) -> i32 {
 
 pub(crate) fn assess(state: &AccountState, t: i64, c: &EngineConfig) -> Assessment {
     let since = t.saturating_sub(c.window_secs);
-    let homes = state.places.iter().filter(|p| p.home_until > t).count() as u32;
+    // Household connections within a short distance of each other are one home.
+    let mut sites: Vec<Option<(f32, f32)>> = Vec::new();
+    for p in state.places.iter().filter(|p| p.home_until > t) {
+        let same = sites.iter().any(|s| match (s, p.geo) {
+            (Some(a), Some(b)) => super::signals::distance_km(*a, b) <= c.home_match_km,
+            _ => false,
+        });
+        if !same {
+            sites.push(p.geo);
+        }
+    }
+    let homes = sites.len() as u32;
     let clusters = state
         .places
         .iter()
         .filter(|p| p.home_until <= t && p.last >= since)
-        .filter(|p| p.foreign_tv || p.foreign_days >= 2 || p.foreign_devs.count_ones() >= 2)
+        .filter(|p| p.foreign_days >= 2 || p.foreign_devs.count_ones() >= 2)
         .count() as u32;
     let current = bucket_of(t, c);
     let (foreign_places, foreign_devices) = state
