@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::secrets::{load_or_create, ApiKeys, SecretError, ServerKey};
-use hearth_core::engine::{Engine, EngineConfig};
+use hearth_core::engine::Engine;
 use hearth_core::password::{PasswordError, PasswordHasher, PasswordPolicy};
 use hearth_store::Store;
 use secrecy::{ExposeSecret, SecretString};
@@ -38,6 +38,12 @@ pub struct App {
     /// The phishing message checker (embedded model, default brands).
     pub checker: hearth_phish::Checker,
     pub metrics: Metrics,
+    /// Where the dev channels deliver (shown on the dev mailbox page).
+    pub dev_mailbox: hearth_courier::DevMailbox,
+    pub brand: hearth_courier::templates::Branding,
+    /// Population statistics for the engine's likelihood ratio, learnt from the
+    /// events this node has seen (see `service::access`).
+    pub global: std::sync::Mutex<hearth_core::engine::GlobalStats>,
     /// Set when the API key was generated at this start: where it was written.
     pub new_api_key_file: Option<std::path::PathBuf>,
 }
@@ -95,9 +101,13 @@ impl App {
             hasher,
             hash_slots: Semaphore::new(slots),
             dummy_hash,
-            engine: Engine::new(EngineConfig::default()),
+            engine: Engine::new(config.engine.clone()),
             checker: hearth_phish::Checker::default(),
             metrics: Metrics::default(),
+            dev_mailbox: hearth_courier::DevMailbox::default(),
+            brand: hearth_courier::templates::Branding::new(&config.service_name)
+                .map_err(|e| StartError::Other(e.to_string()))?,
+            global: std::sync::Mutex::new(hearth_core::engine::GlobalStats::default()),
             new_api_key_file,
             config,
         })

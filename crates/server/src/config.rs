@@ -34,6 +34,15 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub throttle: ThrottleConfig,
     pub limits: LimitsConfig,
+    pub codes: CodesConfig,
+    pub travel: TravelConfig,
+    /// The risk engine's tunables (windows, verify-later grace and count, thresholds).
+    pub engine: hearth_core::engine::EngineConfig,
+    /// Delivery: SMTP or dev mailbox for e-mail, Twilio-shaped gateway, webhook or dev
+    /// mailbox for SMS, retries.
+    pub courier: hearth_courier::CourierConfig,
+    /// The service's name in messages (letters, digits and spaces: never a link).
+    pub service_name: String,
 }
 
 impl Default for Config {
@@ -53,6 +62,11 @@ impl Default for Config {
             sessions: SessionsConfig::default(),
             throttle: ThrottleConfig::default(),
             limits: LimitsConfig::default(),
+            codes: CodesConfig::default(),
+            travel: TravelConfig::default(),
+            engine: hearth_core::engine::EngineConfig::default(),
+            courier: hearth_courier::CourierConfig::default(),
+            service_name: "Hearth".into(),
         }
     }
 }
@@ -160,6 +174,64 @@ impl Default for LimitsConfig {
     }
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodesConfig {
+    /// 6 to 8 digits.
+    pub digits: u8,
+    /// Lifetime in minutes, at most 15.
+    pub ttl_minutes: i64,
+    /// Wrong tries before a code is void, at most 5.
+    pub max_attempts: u32,
+    /// Codes sent per account and per destination in a sliding hour and day.
+    pub sends_per_hour: u32,
+    pub sends_per_day: u32,
+}
+
+impl Default for CodesConfig {
+    fn default() -> Self {
+        Self {
+            digits: 6,
+            ttl_minutes: 10,
+            max_attempts: 5,
+            sends_per_hour: 5,
+            sends_per_day: 20,
+        }
+    }
+}
+
+impl CodesConfig {
+    pub fn policy(&self) -> hearth_core::codes::CodePolicy {
+        hearth_core::codes::CodePolicy {
+            digits: self.digits,
+            ttl_ms: self.ttl_minutes.saturating_mul(hearth_core::time::MINUTE),
+            max_attempts: self.max_attempts,
+        }
+    }
+
+    pub fn send_limit(&self) -> hearth_core::codes::SendLimit {
+        hearth_core::codes::SendLimit {
+            per_hour: self.sends_per_hour,
+            per_day: self.sends_per_day,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TravelConfig {
+    /// Travel passes a portable household device may start in 30 days.
+    pub max_passes_per_month: u32,
+}
+
+impl Default for TravelConfig {
+    fn default() -> Self {
+        Self {
+            max_passes_per_month: 2,
+        }
+    }
+}
+
 /// What the command line says; `None` leaves the lower layers' value.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -252,6 +324,12 @@ impl Config {
                 "limits.body_bytes must be at least 1024".into(),
             ));
         }
+        self.codes
+            .policy()
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("codes: {e}")))?;
+        hearth_courier::templates::Branding::new(&self.service_name)
+            .map_err(|e| ConfigError::Invalid(format!("service_name: {e}")))?;
         if self.sessions.idle_timeout_days == 0 {
             return Err(ConfigError::Invalid(
                 "sessions.idle_timeout_days must be at least 1".into(),

@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod outbox;
 pub mod secrets;
 pub mod service;
 pub mod testkit;
@@ -49,14 +50,17 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_idle(self.app.clone()));
+        let (stop_courier, courier_stop) = tokio::sync::watch::channel(false);
+        let courier = outbox::start(&self.app, courier_stop)
+            .map_err(|e| std::io::Error::other(format!("courier: {e}")))?;
         let router = http::router(self.app.clone());
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         sweeper.abort();
+        // Requests are drained; the courier finishes the batch it is sending.
+        let _ = stop_courier.send(true);
+        let _ = courier.await;
         result
     }
 }

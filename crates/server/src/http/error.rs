@@ -86,6 +86,21 @@ impl From<ServiceError> for ApiError {
                 a.reasons = Some(reasons);
                 a
             }
+            ServiceError::Code(code) => {
+                let mut a = ApiError::new(StatusCode::BAD_REQUEST, code.as_str(), msg);
+                a.field = Some("code".into());
+                a
+            }
+            ServiceError::NoCode => {
+                let mut a = ApiError::new(StatusCode::BAD_REQUEST, "code_not_found", msg);
+                a.field = Some("code".into());
+                a
+            }
+            ServiceError::TooManySends { retry_after_secs } => {
+                let mut a = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_codes", msg);
+                a.retry_after = Some(retry_after_secs);
+                a
+            }
             ServiceError::InvalidCredentials => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", msg)
             }

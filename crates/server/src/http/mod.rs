@@ -2,6 +2,7 @@
 //! handlers' annotations.
 
 pub mod api;
+pub mod codes_api;
 pub mod error;
 pub mod extract;
 pub mod ops;
@@ -34,8 +35,12 @@ pub type AppState = Arc<App>;
         api::sign_out_device, api::sign_out_all, api::not_me, api::compromised, api::change_password,
         api::set_phone, api::remove_phone, api::my_audit, api::check_password, api::access,
         api::admin_audit, api::admin_flagged,
+        codes_api::device_code, codes_api::device_verify, codes_api::device_later,
+        codes_api::create_sign_in_code, codes_api::sign_in_with_code, codes_api::password_reset,
+        codes_api::password_reset_complete, codes_api::travel_code, codes_api::travel_start,
+        codes_api::household_code, codes_api::household_confirm,
     ),
-    components(schemas(error::ErrorBody, error::ErrorDetail, crate::service::accounts::Guidance)),
+    components(schemas(error::ErrorBody, error::ErrorDetail, crate::service::accounts::Guidance, crate::service::codes::CodeChannel)),
     modifiers(&Security),
 )]
 struct ApiDoc;
@@ -96,6 +101,17 @@ pub fn router(app: AppState) -> Router {
         .route("/access", post(api::access))
         .route("/admin/audit", get(api::admin_audit))
         .route("/admin/flagged", get(api::admin_flagged))
+        .route("/sessions/code", post(codes_api::sign_in_with_code))
+        .route("/me/sign-in-codes", post(codes_api::create_sign_in_code))
+        .route("/password-reset", post(codes_api::password_reset))
+        .route("/password-reset/complete", post(codes_api::password_reset_complete))
+        .route("/device/verification/code", post(codes_api::device_code))
+        .route("/device/verification", post(codes_api::device_verify))
+        .route("/device/verification/later", post(codes_api::device_later))
+        .route("/device/travel-pass/code", post(codes_api::travel_code))
+        .route("/device/travel-pass", post(codes_api::travel_start))
+        .route("/device/household/code", post(codes_api::household_code))
+        .route("/device/household", post(codes_api::household_confirm))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -150,7 +166,7 @@ async fn json_errors(resp: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if status.as_u16() < 400 || is_json {
         return resp;
     }

@@ -5,7 +5,7 @@
 use super::{normalize_email, now, random_hex, valid_e164, Client, ServiceError, ServiceResult};
 use crate::app::App;
 use hearth_core::password::{HashCheck, PasswordReport};
-use hearth_core::{AccessEvent, AccountId, Decision, DeviceId, DeviceType, EventKind, Timestamp};
+use hearth_core::{Decision, DeviceType, EventKind, Timestamp, VerifyMethod};
 use hearth_store::{Account, NewAccount, NewAudit, NewSession, Role, Session};
 use serde::Serialize;
 use serde_json::json;
@@ -68,7 +68,7 @@ impl App {
         self.policy.check(candidate, email, false)
     }
 
-    async fn hash_password(&self, password: &str) -> ServiceResult<String> {
+    pub(crate) async fn hash_new_password(&self, password: &str) -> ServiceResult<String> {
         let _slot = self
             .hash_slots
             .acquire()
@@ -134,7 +134,7 @@ impl App {
             });
         }
         self.require_strong(&req.password, &email)?;
-        let hash = self.hash_password(&req.password).await?;
+        let hash = self.hash_new_password(&req.password).await?;
         let created = self
             .store
             .create_account(&NewAccount {
@@ -184,7 +184,7 @@ impl App {
             return Ok(None);
         }
         let password = format!("Hh-{}-{}!", random_hex(6), random_hex(6).to_uppercase());
-        let hash = self.hash_password(&password).await?;
+        let hash = self.hash_new_password(&password).await?;
         self.store
             .create_account(&NewAccount {
                 id: format!("acc_{}", random_hex(12)),
@@ -199,34 +199,34 @@ impl App {
         Ok(Some(password))
     }
 
-    fn counter_key(&self, kind: &str, email: &str) -> String {
+    /// The failure counter of an e-mail address, keyed so the store holds no addresses.
+    pub(crate) fn email_counter_key(&self, email: &str) -> String {
         format!(
-            "{kind}:{}",
+            "acct:{}",
             &hex::encode(self.key.mac("counter", &[email.as_bytes()]))[..32]
         )
     }
 
-    /// Signs a device in. Unknown addresses and wrong passwords get the same error
-    /// and cost the same hash; repeated failures slow down and then pause the
-    /// account, throttle the source address, and spot one address trying many
-    /// accounts.
-    pub async fn sign_in(&self, req: SignIn, client: &Client) -> ServiceResult<SignedIn> {
+    /// Refuses an attempt while the account, the source address or a stuffing run is
+    /// being throttled. Counters are kept per e-mail address, so unknown and known
+    /// addresses behave alike.
+    async fn throttle_guard(
+        &self,
+        account: Option<&Account>,
+        email: &str,
+        device_id: Option<&str>,
+        client: &Client,
+    ) -> ServiceResult<()> {
         let t = now();
-        let email = normalize_email(&req.email).unwrap_or_else(|| req.email.trim().to_lowercase());
-        let acct_key = self.counter_key("acct", &email);
         let ip = client.ip.to_string();
-        let ip_key = format!("ip:{ip}");
-        let distinct_key = format!("distinct:{ip}");
-        let account = self.store.account_by_email(&email).await?;
-        let known_device = match (&account, &req.device_id) {
+        let known_device = match (account, device_id) {
             (Some(a), Some(d)) => self.store.device_known(&a.id, d).await?,
             _ => false,
         };
-        let cfg = &self.config.throttle;
-        let verdict = cfg.check(
-            self.store.counter(&acct_key).await?,
-            self.store.counter(&ip_key).await?,
-            self.store.counter(&distinct_key).await?,
+        let verdict = self.config.throttle.check(
+            self.store.counter(&self.email_counter_key(email)).await?,
+            self.store.counter(&format!("ip:{ip}")).await?,
+            self.store.counter(&format!("distinct:{ip}")).await?,
             known_device,
             t,
         );
@@ -239,6 +239,20 @@ impl App {
                 retry_after_secs,
             });
         }
+        Ok(())
+    }
+
+    /// Signs a device in. Unknown addresses and wrong passwords get the same error
+    /// and cost the same hash; repeated failures slow down and then pause the
+    /// account, throttle the source address, and spot one address trying many
+    /// accounts.
+    pub async fn sign_in(&self, req: SignIn, client: &Client) -> ServiceResult<SignedIn> {
+        let t = now();
+        let email = normalize_email(&req.email).unwrap_or_else(|| req.email.trim().to_lowercase());
+        let acct_key = self.email_counter_key(&email);
+        let account = self.store.account_by_email(&email).await?;
+        self.throttle_guard(account.as_ref(), &email, req.device_id.as_deref(), client)
+            .await?;
 
         let stored = account
             .as_ref()
@@ -248,7 +262,7 @@ impl App {
         let account = match (account, check) {
             (Some(a), HashCheck::Match | HashCheck::MatchNeedsRehash) => {
                 if check == HashCheck::MatchNeedsRehash {
-                    let fresh = self.hash_password(&req.password).await?;
+                    let fresh = self.hash_new_password(&req.password).await?;
                     self.store.rehash_password(&a.id, &fresh).await?;
                 }
                 a
@@ -259,18 +273,87 @@ impl App {
                 return Err(ServiceError::InvalidCredentials);
             }
         };
+        self.open_session(
+            account,
+            req.device_id,
+            req.device_type,
+            req.device_name,
+            None,
+            client,
+        )
+        .await
+    }
+
+    /// S5: a family member's device signs in with the owner's e-mail and a one-time
+    /// sign-in code the owner created; the password never leaves the owner. The device
+    /// counts as verified by the owner.
+    pub async fn sign_in_with_code(&self, req: SignIn, client: &Client) -> ServiceResult<SignedIn> {
+        let t = now();
+        let email = normalize_email(&req.email).unwrap_or_else(|| req.email.trim().to_lowercase());
+        let acct_key = self.email_counter_key(&email);
+        let account = self.store.account_by_email(&email).await?;
+        self.throttle_guard(account.as_ref(), &email, req.device_id.as_deref(), client)
+            .await?;
+        let checked = match &account {
+            Some(a) => {
+                self.check_code(
+                    &a.id,
+                    hearth_core::codes::Purpose::SignInCode,
+                    &a.id,
+                    &req.password,
+                )
+                .await
+            }
+            None => Err(ServiceError::NoCode),
+        };
+        let account = match (account, checked) {
+            (Some(a), Ok(_)) => a,
+            (account, Err(e)) => {
+                self.record_failure(account.as_ref(), &acct_key, client, t)
+                    .await?;
+                return Err(match e {
+                    ServiceError::Code(_) | ServiceError::NoCode => {
+                        ServiceError::InvalidCredentials
+                    }
+                    other => other,
+                });
+            }
+            (None, Ok(_)) => return Err(ServiceError::InvalidCredentials),
+        };
+        self.open_session(
+            account,
+            req.device_id,
+            req.device_type,
+            req.device_name,
+            Some(VerifyMethod::SignInCode),
+            client,
+        )
+        .await
+    }
+
+    /// Clears the failure counts, creates the device session (a new id and token at
+    /// every sign-in), and runs the engine on the sign-in.
+    async fn open_session(
+        &self,
+        account: Account,
+        device_id: Option<String>,
+        device_type: DeviceType,
+        device_name: Option<String>,
+        verified_by: Option<VerifyMethod>,
+        client: &Client,
+    ) -> ServiceResult<SignedIn> {
+        let t = now();
+        let acct_key = self.email_counter_key(&account.email);
+        let ip = client.ip.to_string();
         self.store.clear_counter(&acct_key).await?;
         self.store
             .clear_counter(&format!("pair:{ip}:{acct_key}"))
             .await?;
-
         let token = format!("hs_{}", random_hex(32));
-        let device_id = req
-            .device_id
+        let device_id = device_id
             .filter(|d| !d.trim().is_empty() && d.len() <= 128)
             .unwrap_or_else(|| format!("d-{}", random_hex(8)));
-        let name = req
-            .device_name
+        let name = device_name
             .map(|n| {
                 n.chars()
                     .filter(|c| !c.is_control())
@@ -278,7 +361,7 @@ impl App {
                     .collect::<String>()
             })
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| default_device_name(req.device_type, client.user_agent.as_deref()));
+            .unwrap_or_else(|| default_device_name(device_type, client.user_agent.as_deref()));
         let session = self
             .store
             .create_session(&NewSession {
@@ -286,9 +369,9 @@ impl App {
                 account_id: account.id.clone(),
                 token_hash: self.key.mac("session", &[token.as_bytes()]).to_vec(),
                 device_id: device_id.clone(),
-                device_type: req.device_type.as_str().to_owned(),
+                device_type: device_type.as_str().to_owned(),
                 name,
-                ip: ip.clone(),
+                ip,
                 user_agent: client.user_agent.clone(),
                 location: None,
                 now: t,
@@ -296,32 +379,27 @@ impl App {
             .await?;
         self.metrics
             .inc("hearth_sign_ins_total", &[("result", "succeeded")]);
+        let how = if verified_by.is_some() {
+            "sign_in_code"
+        } else {
+            "password"
+        };
         self.audit(
             Some(&account.id),
             "sign_in_succeeded",
             Some(client),
             Some(&device_id),
-            json!({"session": session.id}),
+            json!({"session": session.id, "with": how}),
         )
         .await?;
-        let decision = self
-            .access(AccessEvent {
-                ts: t,
-                account: AccountId(account.id.clone()),
-                device: DeviceId(device_id),
-                device_type: req.device_type,
-                ip: client.ip,
-                kind: EventKind::SignIn,
-                method: None,
-                user_agent: client.user_agent.clone(),
-                country: None,
-                city: None,
-                lat: None,
-                lon: None,
-                asn: None,
-                anonymous: None,
-            })
+        let mut decision = self
+            .access(self.device_event(&session, client, EventKind::SignIn, None))
             .await?;
+        if let Some(method) = verified_by {
+            decision = self
+                .access(self.device_event(&session, client, EventKind::Verified, Some(method)))
+                .await?;
+        }
         Ok(SignedIn {
             token,
             session,
@@ -411,7 +489,7 @@ impl App {
             });
         }
         self.require_strong(new_password, &account.email)?;
-        let hash = self.hash_password(new_password).await?;
+        let hash = self.hash_new_password(new_password).await?;
         let t = now();
         self.store
             .set_password(&account.id, &hash, t, false)

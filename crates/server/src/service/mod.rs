@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod codes;
 pub mod devices;
 
 use hearth_core::password::PasswordReport;
@@ -27,6 +28,12 @@ pub enum ServiceError {
     },
     #[error("the password does not meet the policy")]
     WeakPassword(PasswordReport),
+    #[error("{0}")]
+    Code(hearth_core::codes::CodeError),
+    #[error("no code is waiting for this: ask for a new one")]
+    NoCode,
+    #[error("too many codes sent; try again in {retry_after_secs} s")]
+    TooManySends { retry_after_secs: u64 },
     #[error("e-mail or password is wrong")]
     InvalidCredentials,
     #[error("too many attempts; try again in {retry_after_secs} s")]
