@@ -1,6 +1,8 @@
 //! The `hearth` binary: it parses the command line and wires the crates together.
 
+mod message;
 mod password;
+mod replay;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -21,11 +23,28 @@ struct Cli {
 enum Command {
     /// Run the service and its web pages.
     Serve(serve::ServeArgs),
+    /// Run access events (JSON Lines) through the engine: one decision per event.
+    Replay(replay::ReplayArgs),
+    /// Generate a labelled population of households, travellers, shared and resold accounts.
+    Simulate(replay::SimulateArgs),
+    /// Phishing message tools.
+    Message {
+        #[command(subcommand)]
+        command: MessageCommand,
+    },
     /// Password tools.
     Password {
         #[command(subcommand)]
         command: PasswordCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum MessageCommand {
+    /// Read `{"text":…,"sender":…,"channel":…}` lines on stdin; write one verdict per line.
+    Check,
+    /// Train the message model from labelled data.
+    Train(message::TrainArgs),
 }
 
 #[derive(Subcommand)]
@@ -38,6 +57,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Replay(args) => replay::replay(args),
+        Command::Simulate(args) => replay::simulate(args),
+        Command::Message {
+            command: MessageCommand::Check,
+        } => message::check(),
+        Command::Message {
+            command: MessageCommand::Train(args),
+        } => message::train_model(args),
         Command::Password {
             command: PasswordCommand::Check(args),
         } => password::check(args),
