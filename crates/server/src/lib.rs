@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod secrets;
 pub mod service;
 pub mod testkit;
+pub mod web;
 
 use app::{App, StartError};
 use config::Config;
