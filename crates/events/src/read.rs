@@ -31,12 +31,18 @@ pub fn parse_line(line: &[u8], number: u64) -> Result<Option<AccessEvent>, LineE
     if trimmed.is_empty() {
         return Ok(None);
     }
-    serde_json::from_slice(trimmed)
-        .map(Some)
-        .map_err(|e| LineError {
+    serde_json::from_slice(trimmed).map(Some).map_err(|e| {
+        // serde_json counts lines inside the one line it was given: keep the column.
+        let text = e.to_string();
+        let what = text
+            .rsplit_once(" at line ")
+            .map(|(w, _)| w)
+            .unwrap_or(&text);
+        LineError {
             line: number,
-            message: e.to_string(),
-        })
+            message: format!("{what} (column {})", e.column()),
+        }
+    })
 }
 
 /// What one call to [`Events::next`] yields.

@@ -337,7 +337,8 @@ impl Engine {
             },
             _ => false,
         };
-        let lr = likelihood_ratio(global, state, &net, ev.user_agent.as_deref());
+        let ua = ua_features(ev.user_agent.as_deref());
+        let lr = likelihood_ratio(global, state, &net, ua);
         let lr_part = (lr.log10() / 6.0).clamp(0.0, 1.0);
         let anonymous = ev.anonymous.unwrap_or(false);
         let failures = state.failures >= c.failure_threshold;
@@ -412,8 +413,8 @@ impl Engine {
                 score = 1.0;
             }
             EventKind::SignIn | EventKind::Playback | EventKind::Heartbeat => {
-                let concurrency = if ev.kind == EventKind::SignIn {
-                    0
+                let (concurrency, far_concurrent) = if ev.kind == EventKind::SignIn {
+                    (0, false)
                 } else {
                     track_stream(state, dev_id, &net, t, c)
                 };
@@ -490,7 +491,8 @@ impl Engine {
                         score += 0.3;
                         attack = true;
                     }
-                    if concurrency >= 3 {
+                    if concurrency >= 3 || far_concurrent {
+                        // Not an attack signal: a family streams from several places.
                         reasons.push(Reason::ConcurrentPlaces);
                         score += 0.1;
                     }
@@ -510,8 +512,11 @@ impl Engine {
                     }
                     if !trusted {
                         note_foreign(state, pi, dev_id, portable, is_new, false, t, c);
-                        let sharing = verdict::assess(state, t, c).sharing;
-                        if sharing == Sharing::Resold {
+                        let a = verdict::assess(state, t, c);
+                        if a.homes + a.clusters >= 2 {
+                            reasons.push(Reason::ManyHouseholds);
+                        }
+                        if a.sharing == Sharing::Resold {
                             if state.resold_at == 0 {
                                 state.resold_at = t;
                             }
@@ -539,7 +544,7 @@ impl Engine {
                         Standing::Portable | Standing::Travelling | Standing::Verified
                     );
                 if outcome == Outcome::Allow && owned {
-                    learn_history(state, &net, ev.user_agent.as_deref(), c.max_history);
+                    learn_history(state, &net, ua, c.max_history);
                 }
             }
         }
@@ -550,8 +555,7 @@ impl Engine {
                 (Level::Asn, net.asn),
                 (Level::Prefix, net.prefix),
             ],
-            ua: ua_features(ev.user_agent.as_deref())
-                .map(|(u, b, o)| [(Level::UserAgent, u), (Level::Browser, b), (Level::Os, o)]),
+            ua: ua.map(|(u, b, o)| [(Level::UserAgent, u), (Level::Browser, b), (Level::Os, o)]),
         });
 
         let channels = if outcome == Outcome::Verify {
@@ -772,14 +776,16 @@ fn far_from_home(state: &AccountState, net: &NetInfo, c: &EngineConfig) -> bool 
     false
 }
 
-/// Records a stream and returns the number of distinct places streaming now.
+/// Records a stream; returns the number of distinct places streaming now and
+/// whether another stream of the account is too far away for one person to
+/// be at both (impossible travel between concurrent streams).
 fn track_stream(
     state: &mut AccountState,
     dev: u64,
     net: &NetInfo,
     t: i64,
     c: &EngineConfig,
-) -> u32 {
+) -> (u32, bool) {
     if let Some(s) = state.streams.iter_mut().find(|s| s.device == dev) {
         s.place = net.place;
         s.geo = net.geo;
@@ -797,6 +803,11 @@ fn track_stream(
             at: t,
         });
     }
+    let far = net.geo.is_some_and(|g| {
+        state.streams.iter().any(|s| {
+            s.device != dev && s.geo.is_some_and(|sg| distance_km(sg, g) > c.min_travel_km)
+        })
+    });
     let mut places: Vec<u32> = state.streams.iter().map(|s| s.place).collect();
     places.sort_unstable();
     places.dedup();
@@ -805,7 +816,7 @@ fn track_stream(
         state.peak = n;
         state.peak_at = t;
     }
-    u32::from(n)
+    (u32::from(n), far)
 }
 
 /// Counts activity of a device that is not the household's at a place: every
@@ -861,26 +872,29 @@ fn history_count(state: &AccountState, level: Level, key: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn history_total(state: &AccountState, level: Level) -> f64 {
-    state
-        .history
-        .iter()
-        .filter(|h| h.0 == level as u8)
-        .map(|h| f64::from(h.2))
-        .sum()
-}
-
 /// Freeman et al.: p(x | population) / p(x | account), smoothed along the hierarchy.
-fn likelihood_ratio(g: &GlobalStats, state: &AccountState, net: &NetInfo, ua: Option<&str>) -> f64 {
+fn likelihood_ratio(
+    g: &GlobalStats,
+    state: &AccountState,
+    net: &NetInfo,
+    ua: Option<(u32, u32, u32)>,
+) -> f64 {
     const A: f64 = 1.0;
+    let mut totals = [0.0f64; global::LEVELS];
+    for h in &state.history {
+        if let Some(t) = totals.get_mut(usize::from(h.0)) {
+            *t += f64::from(h.2);
+        }
+    }
+    let total = |l: Level| totals[l as usize];
     let chain = |levels: [(Level, u32); 3]| -> f64 {
         let [(l0, k0), (l1, k1), (l2, k2)] = levels;
         let g0 = g.p(l0, k0);
         let g1 = g.p_given(l1, k1, l0, k0);
         let g2 = g.p_given(l2, k2, l1, k1);
-        let u0 = (history_count(state, l0, k0) + A * g0) / (history_total(state, l0) + A);
-        let u1 = (history_count(state, l1, k1) + A * u0 * g1) / (history_total(state, l1) + A);
-        let u2 = (history_count(state, l2, k2) + A * u1 * g2) / (history_total(state, l2) + A);
+        let u0 = (history_count(state, l0, k0) + A * g0) / (total(l0) + A);
+        let u1 = (history_count(state, l1, k1) + A * u0 * g1) / (total(l1) + A);
+        let u2 = (history_count(state, l2, k2) + A * u1 * g2) / (total(l2) + A);
         let population = g0 * g1 * g2;
         if u2 > 0.0 {
             population / u2
@@ -893,7 +907,7 @@ fn likelihood_ratio(g: &GlobalStats, state: &AccountState, net: &NetInfo, ua: Op
         (Level::Asn, net.asn),
         (Level::Prefix, net.prefix),
     ]);
-    if let Some((u, b, o)) = ua_features(ua) {
+    if let Some((u, b, o)) = ua {
         lr *= chain([(Level::Os, o), (Level::Browser, b), (Level::UserAgent, u)]);
     }
     if lr.is_finite() && lr > 0.0 {
@@ -904,7 +918,7 @@ fn likelihood_ratio(g: &GlobalStats, state: &AccountState, net: &NetInfo, ua: Op
 }
 
 /// Adds an allowed event to the account's history (the "user" side of the ratio).
-fn learn_history(state: &mut AccountState, net: &NetInfo, ua: Option<&str>, cap: usize) {
+fn learn_history(state: &mut AccountState, net: &NetInfo, ua: Option<(u32, u32, u32)>, cap: usize) {
     let mut add = |level: Level, key: u32| {
         if let Some(h) = state
             .history
@@ -924,7 +938,7 @@ fn learn_history(state: &mut AccountState, net: &NetInfo, ua: Option<&str>, cap:
     add(Level::Country, u32::from(net.country));
     add(Level::Asn, net.asn);
     add(Level::Prefix, net.prefix);
-    if let Some((u, b, o)) = ua_features(ua) {
+    if let Some((u, b, o)) = ua {
         add(Level::Os, o);
         add(Level::Browser, b);
         add(Level::UserAgent, u);

@@ -52,58 +52,87 @@ pub(crate) struct NetInfo {
 
 impl NetInfo {
     pub(crate) fn of(ev: &AccessEvent) -> Self {
-        let (prefix_bytes, wide_bytes): (Vec<u8>, Vec<u8>) = match ev.ip {
+        // Fixed-size buffers: this runs for every event.
+        let mut prefix_bytes = [0u8; 7];
+        let mut wide_bytes = [0u8; 5];
+        let (p_len, w_len) = match ev.ip {
             IpAddr::V4(v4) => {
                 let o = v4.octets();
-                (vec![4, o[0], o[1], o[2]], vec![4, o[0], o[1]])
+                prefix_bytes[..4].copy_from_slice(&[4, o[0], o[1], o[2]]);
+                wide_bytes[..3].copy_from_slice(&[4, o[0], o[1]]);
+                (4, 3)
             }
             IpAddr::V6(v6) => {
                 let o = v6.octets();
-                (
-                    [&[6u8][..], &o[..6]].concat(),
-                    [&[6u8][..], &o[..4]].concat(),
-                )
+                prefix_bytes[0] = 6;
+                prefix_bytes[1..7].copy_from_slice(&o[..6]);
+                wide_bytes[0] = 6;
+                wide_bytes[1..5].copy_from_slice(&o[..4]);
+                (7, 5)
             }
         };
-        let prefix = fold32(hash_parts(&[&prefix_bytes]));
-        let wide_prefix = fold32(hash_parts(&[&wide_bytes]));
+        let wide = &wide_bytes[..w_len];
+        let prefix = fold32(hash_parts(&[&prefix_bytes[..p_len]]));
+        let wide_prefix = fold32(hash_parts(&[wide]));
         let asn = ev.asn.unwrap_or(0);
         let country = ev.country.as_deref().map(pack_country).unwrap_or(0);
         let geo = Self::of_geo(ev);
-        let provider = if asn != 0 {
-            asn.to_le_bytes().to_vec()
+        let mut h = Fnv::new();
+        if asn != 0 {
+            h.part(&asn.to_le_bytes());
         } else {
-            wide_bytes.clone()
-        };
-        let area: Vec<u8> = match (&ev.city, geo) {
+            h.part(wide);
+        }
+        h.part(&country.to_le_bytes());
+        match (&ev.city, geo) {
             (Some(city), _) if !city.is_empty() => {
-                let mut a = b"c".to_vec();
-                a.extend(city.bytes().take(64).map(|b| b.to_ascii_lowercase()));
-                a
+                h.write(b"c");
+                for b in city.bytes().take(64) {
+                    h.write(&[b.to_ascii_lowercase()]);
+                }
             }
             (_, Some((lat, lon))) => {
                 // Half-degree grid cell (~50 km): an area, not a position.
-                let cell = ((lat * 2.0).floor() as i32, (lon * 2.0).floor() as i32);
-                let mut a = b"g".to_vec();
-                a.extend(cell.0.to_le_bytes());
-                a.extend(cell.1.to_le_bytes());
-                a
+                h.write(b"g");
+                h.write(&((lat * 2.0).floor() as i32).to_le_bytes());
+                h.write(&((lon * 2.0).floor() as i32).to_le_bytes());
             }
             _ => {
-                let mut a = b"p".to_vec();
-                a.extend(&wide_bytes);
-                a
+                h.write(b"p");
+                h.write(wide);
             }
-        };
-        let place = fold32(hash_parts(&[&provider, &country.to_le_bytes(), &area]));
+        }
+        h.end_part();
         NetInfo {
             prefix,
             wide_prefix,
             asn,
             country,
             geo,
-            place,
+            place: fold32(h.0),
         }
+    }
+}
+
+/// FNV-1a written incrementally; `part` is the same as one element of [`hash_parts`].
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(FNV_OFFSET)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
+        }
+    }
+    fn end_part(&mut self) {
+        self.write(&[0xff]);
+    }
+    fn part(&mut self, bytes: &[u8]) {
+        self.write(bytes);
+        self.end_part();
     }
 }
 

@@ -494,3 +494,14 @@ fn global_statistics_make_a_familiar_network_less_risky() {
     let near = engine.decide_with(&mut global, &mut state.clone(), &e, e.ts);
     assert!(near.score < far.score, "{} {}", near.score, far.score);
 }
+
+#[test]
+fn a_stranger_streaming_far_away_while_the_household_streams_is_reported() {
+    let mut a = Account::household();
+    a.play(200, "tv", DeviceType::Tv, &HOME);
+    let d = a.play(205, "s", DeviceType::Tv, &TOKYO);
+    assert_eq!(d.decision, Outcome::Verify);
+    assert!(d.reasons.contains(&Reason::ConcurrentPlaces), "{d:?}");
+    // Concurrency alone is not attack evidence: verify, never deny.
+    assert!(!d.reasons.contains(&Reason::ImpossibleTravel));
+}
