@@ -121,6 +121,14 @@ pub trait Store: CodeStore + Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<bool>;
 
+    // The analysts' sharing queue.
+    /// Records (or refreshes) a shared/resold verdict; keeps the first time it was flagged.
+    async fn put_sharing(&self, row: &SharingRow) -> Result<()>;
+    /// Removes an account from the queue (it looks like one household again).
+    async fn clear_sharing(&self, account: &str) -> Result<()>;
+    async fn sharing_queue(&self, limit: u32) -> Result<Vec<SharingRow>>;
+    async fn sharing_of(&self, account: &str) -> Result<Option<SharingRow>>;
+
     // Outbox.
     async fn enqueue(&self, msg: &NewOutboxMessage, now: Timestamp) -> Result<i64>;
     async fn claim_outbox(

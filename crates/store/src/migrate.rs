@@ -17,6 +17,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "codes",
         sql: include_str!("../migrations/sqlite/0002_codes.sql"),
     },
+    Migration {
+        version: 4,
+        name: "sharing",
+        sql: include_str!("../migrations/sqlite/0004_sharing.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -29,6 +34,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "codes",
         sql: include_str!("../migrations/postgres/0002_codes.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "sharing",
+        sql: include_str!("../migrations/postgres/0004_sharing.sql"),
     },
 ];
 

@@ -124,3 +124,19 @@ pub struct VersionedState {
     pub version: i64,
     pub state: String,
 }
+
+/// An account in the analysts' sharing queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SharingRow {
+    pub account: String,
+    /// `shared` or `resold`.
+    pub sharing: String,
+    pub households: u32,
+    pub devices: u32,
+    /// JSON array of evidence strings.
+    pub evidence: serde_json::Value,
+    /// Higher is worse; the queue is sorted by it.
+    pub rank: f64,
+    pub first_flagged_at: Timestamp,
+    pub updated_at: Timestamp,
+}

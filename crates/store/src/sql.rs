@@ -27,12 +27,14 @@ pub(crate) const SESSION_COLS: &str =
 pub(crate) const OUTBOX_COLS: &str =
     "id, channel, recipient, subject, body_text, body_html, purpose, \
      status, attempts, next_attempt_at, created_at, last_error";
+pub(crate) const SHARING_COLS: &str =
+    "account, sharing, households, devices, evidence, rank, first_flagged_at, updated_at";
 pub(crate) const AUDIT_COLS: &str = "id, account_id, at, kind, ip, device_id, detail";
 
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal, claim_sql = $claim:expr) => {
         mod store_impl {
-        use crate::sql::{db_err, ACCOUNT_COLS, AUDIT_COLS, OUTBOX_COLS, SESSION_COLS};
+        use crate::sql::{db_err, ACCOUNT_COLS, AUDIT_COLS, OUTBOX_COLS, SESSION_COLS, SHARING_COLS};
         use crate::*;
         use hearth_core::outbox::{NewOutboxMessage, OutboxMessage};
         use hearth_core::Timestamp;
@@ -117,6 +119,20 @@ macro_rules! impl_store {
                     next_attempt_at: Timestamp(get(row, "next_attempt_at")?),
                     created_at: Timestamp(get(row, "created_at")?),
                     last_error: get(row, "last_error")?,
+                })
+            }
+
+            pub fn sharing(row: &DbRow) -> Result<SharingRow> {
+                let evidence: String = get(row, "evidence")?;
+                Ok(SharingRow {
+                    account: get(row, "account")?,
+                    sharing: get(row, "sharing")?,
+                    households: u32::try_from(get::<i64>(row, "households")?).unwrap_or(0),
+                    devices: u32::try_from(get::<i64>(row, "devices")?).unwrap_or(0),
+                    evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::Null),
+                    rank: get(row, "rank")?,
+                    first_flagged_at: Timestamp(get(row, "first_flagged_at")?),
+                    updated_at: Timestamp(get(row, "updated_at")?),
                 })
             }
 
@@ -488,6 +504,49 @@ macro_rules! impl_store {
                 }
                 .map_err(db_err)?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn put_sharing(&self, r: &SharingRow) -> crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO sharing_verdicts (account, sharing, households, devices, evidence, rank, first_flagged_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (account) DO UPDATE SET sharing = $2, households = $3, devices = $4, evidence = $5, rank = $6, updated_at = $8",
+                )
+                .bind(&r.account)
+                .bind(&r.sharing)
+                .bind(i64::from(r.households))
+                .bind(i64::from(r.devices))
+                .bind(r.evidence.to_string())
+                .bind(r.rank)
+                .bind(r.first_flagged_at.0)
+                .bind(r.updated_at.0)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn clear_sharing(&self, account: &str) -> crate::Result<()> {
+                sqlx::query("DELETE FROM sharing_verdicts WHERE account = $1").bind(account).execute(&self.pool).await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn sharing_queue(&self, limit: u32) -> crate::Result<Vec<SharingRow>> {
+                let rows = sqlx::query(&format!("SELECT {SHARING_COLS} FROM sharing_verdicts ORDER BY rank DESC, account LIMIT $1"))
+                    .bind(i64::from(limit.clamp(1, 1000)))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(rows::sharing).collect()
+            }
+
+            async fn sharing_of(&self, account: &str) -> crate::Result<Option<SharingRow>> {
+                let row = sqlx::query(&format!("SELECT {SHARING_COLS} FROM sharing_verdicts WHERE account = $1"))
+                    .bind(account)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(rows::sharing).transpose()
             }
 
             async fn enqueue(&self, m: &NewOutboxMessage, now: Timestamp) -> crate::Result<i64> {

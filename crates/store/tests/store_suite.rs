@@ -432,8 +432,15 @@ async fn a_resend_voids_the_old_code_and_attempts_are_bounded() {
 
     assert!(s.consume_code("other").await.unwrap());
     assert!(!s.consume_code("other").await.unwrap(), "single use");
-    let used = s.latest_code("a1", "device_verification", "tv-2").await.unwrap().unwrap();
-    assert!(used.used, "kept, marked used, so a reuse is told apart from no code");
+    let used = s
+        .latest_code("a1", "device_verification", "tv-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        used.used,
+        "kept, marked used, so a reuse is told apart from no code"
+    );
     db.cleanup().await;
 }
 
@@ -459,5 +466,50 @@ async fn send_history_is_kept_per_key() {
         s.sends_since("dest:x", Timestamp(0)).await.unwrap().len(),
         1
     );
+    db.cleanup().await;
+}
+
+fn sharing(account: &str, kind: &str, rank: f64, at: i64) -> SharingRow {
+    SharingRow {
+        account: account.into(),
+        sharing: kind.into(),
+        households: 5,
+        devices: 40,
+        evidence: serde_json::json!(["households=5"]),
+        rank,
+        first_flagged_at: Timestamp(at),
+        updated_at: Timestamp(at),
+    }
+}
+
+#[tokio::test]
+async fn the_sharing_queue_ranks_and_remembers_when_flagged() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    s.put_sharing(&sharing("a-1", "shared", 2.0, 10))
+        .await
+        .unwrap();
+    s.put_sharing(&sharing("a-2", "resold", 9.0, 20))
+        .await
+        .unwrap();
+    s.put_sharing(&sharing("a-1", "resold", 12.0, 30))
+        .await
+        .unwrap();
+    let q = s.sharing_queue(10).await.unwrap();
+    assert_eq!(
+        q.iter().map(|r| r.account.as_str()).collect::<Vec<_>>(),
+        ["a-1", "a-2"]
+    );
+    assert_eq!(q[0].sharing, "resold");
+    assert_eq!(
+        q[0].first_flagged_at,
+        Timestamp(10),
+        "first flagged time is kept"
+    );
+    assert_eq!(q[0].updated_at, Timestamp(30));
+    assert_eq!(q[0].evidence[0], "households=5");
+    s.clear_sharing("a-1").await.unwrap();
+    assert!(s.sharing_of("a-1").await.unwrap().is_none());
+    assert_eq!(s.sharing_of("a-2").await.unwrap().unwrap().devices, 40);
     db.cleanup().await;
 }
