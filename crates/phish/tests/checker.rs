@@ -152,3 +152,22 @@ fn checker_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Checker>();
 }
+
+/// The hand-made evaluation set (`data/sms/handmade_eval.tsv`, never used for training):
+/// every phishing message is flagged, every legitimate one is `legitimate`.
+#[test]
+fn handmade_evaluation_set() {
+    let samples =
+        hearth_phish::train::parse_tsv(include_str!("../../../data/sms/handmade_eval.tsv"))
+            .unwrap();
+    assert!(samples.len() >= 50);
+    let checker = Checker::default();
+    for s in samples {
+        let v = checker.check(&Message::text(s.text.clone()));
+        if s.spam {
+            assert_ne!(v.verdict, Label::Legitimate, "{}: {v:?}", s.text);
+        } else {
+            assert_eq!(v.verdict, Label::Legitimate, "{}: {v:?}", s.text);
+        }
+    }
+}

@@ -331,7 +331,7 @@ pub(super) const PASSWORD_OBJ: &[&str] = &[
 ];
 pub(super) const SEND_BACK_VERB: &[&str] = &[
     "send",
-    "reply",
+    "reply*",
     "forward",
     "share",
     "give",
@@ -352,6 +352,23 @@ pub(super) const SEND_BACK_VERB: &[&str] = &[
     "reenvi*",
     "dile",
     "dig*",
+];
+/// Someone the victim is told to hand a code to.
+pub(super) const AGENT_OBJ: &[&str] = &[
+    "agent",
+    "advisor",
+    "adviser",
+    "operator",
+    "representative",
+    "support team",
+    "conseiller",
+    "operateur",
+    "agente",
+    "operador",
+    "atendente",
+    "assistente",
+    "asesor",
+    "representante",
 ];
 pub(super) const CODE_OBJ: &[&str] = &["code", "codes", "otp", "pin", "codigo", "codigos", "cod"];
 pub(super) const CARD_DETAIL: &[&str] = &[
@@ -489,6 +506,11 @@ pub(super) const CUES: &[CueDef] = &[
         reason: ReasonCode::AsksPassword,
         negatable: true,
         groups: &[SEND_BACK_VERB, CODE_OBJ],
+    },
+    CueDef {
+        reason: ReasonCode::AsksPassword,
+        negatable: true,
+        groups: &[SEND_BACK_VERB, AGENT_OBJ],
     },
     CueDef {
         reason: ReasonCode::AsksCard,
