@@ -183,6 +183,26 @@ impl Checker {
                 }
             }
         }
+        // A name spelt out letter by letter ("N e t f l i x") hides it from filters.
+        let mut i = 0;
+        while i < tokens.len() {
+            let run = tokens[i..]
+                .iter()
+                .take_while(|t| t.word.chars().count() == 1)
+                .count();
+            if run >= 4 {
+                let joined: String = tokens[i..i + run].iter().map(|t| t.word).collect();
+                for (bi, w, _) in &self.long_words {
+                    if joined.contains(w.as_str()) || leet_fold(&joined).contains(w.as_str()) {
+                        disguised = true;
+                        if !found.contains(bi) {
+                            found.push(*bi);
+                        }
+                    }
+                }
+            }
+            i += run.max(1);
+        }
         (found, disguised)
     }
 

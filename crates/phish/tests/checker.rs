@@ -91,6 +91,21 @@ fn reasons_explain_the_verdict() {
 }
 
 #[test]
+fn disguised_brand_names_are_noticed() {
+    for text in [
+        "Your N e t f l i x account is paused, pay at https://pay-stream.site",
+        "Your N3tflix account is paused",
+        "Your Nеtflix account is paused",
+    ] {
+        let v = check(text);
+        assert!(
+            v.reasons.contains(&ReasonCode::ObfuscatedBrand),
+            "{text}: {v:?}"
+        );
+    }
+}
+
+#[test]
 fn official_links_are_trusted() {
     let v = check("Netflix: a new sign-in from Chrome on Windows. Review your devices at https://www.netflix.com/account");
     assert_ne!(v.verdict, Label::Phishing, "{v:?}");
