@@ -338,8 +338,13 @@ impl Engine {
             _ => false,
         };
         let ua = ua_features(ev.user_agent.as_deref());
-        let lr = likelihood_ratio(global, state, &net, ua);
-        let lr_part = (lr.log10() / 6.0).clamp(0.0, 1.0);
+        // The likelihood ratio only matters away from the household connection.
+        let (lr, lr_part) = if is_access && !at_home {
+            let lr = likelihood_ratio(global, state, &net, ua);
+            (lr, (lr.log10() / 6.0).clamp(0.0, 1.0))
+        } else {
+            (1.0, 0.0)
+        };
         let anonymous = ev.anonymous.unwrap_or(false);
         let failures = state.failures >= c.failure_threshold;
 
@@ -450,7 +455,7 @@ impl Engine {
                     if is_new {
                         reasons.push(Reason::NewDevice);
                     }
-                    score = 0.05 * lr_part;
+                    score = 0.0;
                     if anonymous {
                         reasons.push(Reason::AnonymousNetwork);
                     }
@@ -543,13 +548,15 @@ impl Engine {
                         standing,
                         Standing::Portable | Standing::Travelling | Standing::Verified
                     );
-                if outcome == Outcome::Allow && owned {
+                if outcome == Outcome::Allow && owned && ev.kind != EventKind::Heartbeat {
                     learn_history(state, &net, ua, c.max_history);
                 }
             }
         }
 
-        let observation = is_access.then(|| Observation {
+        // Sessions, not their heartbeats, are what the population statistics count.
+        let session = matches!(ev.kind, EventKind::SignIn | EventKind::Playback);
+        let observation = session.then(|| Observation {
             net: [
                 (Level::Country, u32::from(net.country)),
                 (Level::Asn, net.asn),
@@ -808,10 +815,12 @@ fn track_stream(
             s.device != dev && s.geo.is_some_and(|sg| distance_km(sg, g) > c.min_travel_km)
         })
     });
-    let mut places: Vec<u32> = state.streams.iter().map(|s| s.place).collect();
-    places.sort_unstable();
-    places.dedup();
-    let n = u8::try_from(places.len()).unwrap_or(u8::MAX);
+    let mut n: u8 = 0;
+    for (i, s) in state.streams.iter().enumerate() {
+        if !state.streams[..i].iter().any(|o| o.place == s.place) {
+            n = n.saturating_add(1);
+        }
+    }
     if n >= state.peak || state.peak_at < t.saturating_sub(c.window_secs) {
         state.peak = n;
         state.peak_at = t;
