@@ -313,6 +313,32 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
     let (outcome, text) = p.watch("paris").await;
     assert!(outcome.contains("decision-allow"), "after the code: {text}");
 
+    // The owner makes a one-time sign-in code; a family member's console signs in
+    // with it instead of the password, and may watch away from home.
+    p.open("/account/sign-in-code", "#make-code").await;
+    let code = p
+        .submit("#make-code button[type=submit]", "#sign-in-code")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(code.chars().all(|c| c.is_ascii_digit()) && code.len() >= 6);
+    p.shot("sign-in-code").await;
+    p.open("/device", "#switch-device").await;
+    p.submit("#switch-device", "#device-sign-in").await;
+    p.fill("#device-sign-in #email", OWNER).await;
+    p.fill("#device-sign-in #password", &code).await;
+    p.select("#device_type", "console").await;
+    p.fill("#device_name", "Grandma's console").await;
+    p.select("#device-sign-in #place", "porto").await;
+    p.submit("#device-sign-in button[type=submit]", "#watch")
+        .await;
+    let (outcome, text) = p.watch("porto").await;
+    assert!(
+        outcome.contains("decision-allow"),
+        "signed in by code: {text}"
+    );
+
     // A tablet in London chooses "verify later" and may watch for now.
     p.device_sign_in("tablet", "Travel tablet", "london").await;
     let (outcome, _) = p.watch("london").await;
@@ -325,7 +351,12 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
     // The owner's device list: every device with its standing.
     p.open("/account/devices", "#devices").await;
     let list = p.text("#devices").await;
-    for name in ["Living-room TV", "Rui's phone", "Travel tablet"] {
+    for name in [
+        "Living-room TV",
+        "Rui's phone",
+        "Travel tablet",
+        "Grandma's console",
+    ] {
         assert!(list.contains(name), "{name} in {list}");
     }
     assert!(list.contains("Verified"), "{list}");

@@ -185,6 +185,8 @@ const PAGES: &[&str] = &[
     "/account/password",
     "/account/activity",
     "/account/compromised",
+    "/account/sign-in-code",
+    "/reset",
 ];
 
 #[tokio::test]
@@ -268,6 +270,8 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         "/account/phone".into(),
         "/account/password".into(),
         "/account/compromised".into(),
+        "/account/sign-in-code".into(),
+        "/reset".into(),
     ]
     .into_iter()
     .collect();
@@ -285,6 +289,8 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
             "/device/verify",
             "/device/code",
             "/device/switch",
+            "/device/travel",
+            "/reset/complete",
         ]
         .map(String::from),
     );

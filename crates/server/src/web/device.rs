@@ -149,8 +149,10 @@ pub struct DevicePage {
     pub places: Vec<Choice>,
     pub types: Vec<Choice>,
     pub decision: Option<Shown>,
-    /// A code was sent by this channel: show the code entry.
-    pub code_sent: Option<String>,
+    /// A code was sent (what to say, and where the code entry posts).
+    pub code_sent: Option<(String, &'static str)>,
+    /// Phones, tablets and computers may take a travel pass.
+    pub portable: bool,
     pub notice: Option<String>,
 }
 
@@ -191,10 +193,11 @@ fn render(
     status: StatusCode,
     device: Option<&Session>,
     decision: Option<Shown>,
-    code_sent: Option<String>,
+    code_sent: Option<(String, &'static str)>,
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
+    let portable = device.is_some_and(|s| device_type(&s.device_type).is_portable());
     let selected = ctx.cookie(PLACE_COOKIE).unwrap_or("lisbon").to_owned();
     let (places, types) = choices(&ctx, &selected);
     let mut base = ctx.base("device.title", "device");
@@ -209,6 +212,7 @@ fn render(
             types,
             decision,
             code_sent,
+            portable,
             notice,
         },
     )
@@ -237,13 +241,21 @@ pub async fn sign_in(p: Posted) -> Response {
         device_type: kind,
         device_name: Some(p.field("device_name").to_owned()).filter(|n| !n.trim().is_empty()),
     };
+    // A password always has letters and a symbol: digits alone are a one-time sign-in code.
+    let is_code =
+        (6..=8).contains(&req.password.len()) && req.password.chars().all(|c| c.is_ascii_digit());
     let mut ctx = p.ctx;
     // The device signs in from the demo place's address, as the platform would report it.
     let client = Client {
         ip: place.ip(),
         user_agent: ctx.client.user_agent.clone(),
     };
-    match ctx.app.sign_in(req, &client).await {
+    let result = if is_code {
+        ctx.app.sign_in_with_code(req, &client).await
+    } else {
+        ctx.app.sign_in(req, &client).await
+    };
+    match result {
         Ok(signed) => {
             ctx.set_cookie(DEVICE_COOKIE, &signed.token, Some(30 * 86_400));
             ctx.set_cookie(PLACE_COOKIE, place.code, Some(30 * 86_400));
@@ -451,7 +463,7 @@ pub async fn verify(p: Posted) -> Response {
                 StatusCode::OK,
                 Some(&session),
                 None,
-                Some(m),
+                Some((m, "/device/code")),
                 None,
                 None,
             )
@@ -511,8 +523,85 @@ pub async fn code(p: Posted) -> Response {
         }
         Err(e) => {
             let (st, m) = explain(&ctx.tr, &e);
-            let again = ctx.tr.t("device.code_again").to_owned();
+            let again = (ctx.tr.t("device.code_again").to_owned(), "/device/code");
             render(ctx, st, Some(&session), None, Some(again), None, Some(m))
+        }
+    }
+}
+
+/// A travel pass for a household phone, tablet or computer going away: a code to the
+/// owner first (`step=request`), then the code typed here (`step=code`).
+pub async fn travel(p: Posted) -> Response {
+    let step = p.field("step").to_owned();
+    let channel = if p.field("channel") == "sms" {
+        CodeChannel::Sms
+    } else {
+        CodeChannel::Email
+    };
+    let code: String = p
+        .field("code")
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    let ctx = p.ctx;
+    let Some((session, _)) = device_session(&ctx).await else {
+        let m = ctx.tr.t("device.signed_out").to_owned();
+        return render(
+            ctx,
+            StatusCode::UNAUTHORIZED,
+            None,
+            None,
+            None,
+            None,
+            Some(m),
+        );
+    };
+    let (_, client) = device_client(&ctx);
+    if step == "code" {
+        return match ctx.app.start_travel(&session, &code, &client).await {
+            Ok(_) => {
+                let m = ctx.tr.t("device.travelling").to_owned();
+                render(
+                    ctx,
+                    StatusCode::OK,
+                    Some(&session),
+                    None,
+                    None,
+                    Some(m),
+                    None,
+                )
+            }
+            Err(e) => {
+                let (st, m) = explain(&ctx.tr, &e);
+                let again = (ctx.tr.t("device.code_again").to_owned(), "/device/travel");
+                render(ctx, st, Some(&session), None, Some(again), None, Some(m))
+            }
+        };
+    }
+    match ctx
+        .app
+        .request_travel_code(&session, channel, &client)
+        .await
+    {
+        Ok(sent) => {
+            let minutes = (sent.expires_in_secs / 60).max(1).to_string();
+            let m = ctx.tr.f(
+                "device.travel_code_sent",
+                &[("to", &sent.sent_to), ("minutes", &minutes)],
+            );
+            render(
+                ctx,
+                StatusCode::OK,
+                Some(&session),
+                None,
+                Some((m, "/device/travel")),
+                None,
+                None,
+            )
+        }
+        Err(e) => {
+            let (st, m) = explain(&ctx.tr, &e);
+            render(ctx, st, Some(&session), None, None, None, Some(m))
         }
     }
 }

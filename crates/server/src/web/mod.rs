@@ -8,6 +8,7 @@
 //! Like the JSON API, the pages only translate: the domain work is `App`'s.
 
 pub mod admin;
+pub mod codes;
 pub mod ctx;
 pub mod device;
 pub mod i18n;
@@ -38,6 +39,12 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-in", get(owner::sign_in_page).post(owner::sign_in))
         .route("/sign-out", post(owner::sign_out))
         .route("/lang/{code}", get(owner::set_lang))
+        .route("/reset", get(codes::reset_page).post(codes::reset))
+        .route("/reset/complete", post(codes::reset_complete))
+        .route(
+            "/account/sign-in-code",
+            get(codes::sign_in_code_page).post(codes::sign_in_code),
+        )
         .route("/account", get(owner::home))
         .route("/account/devices", get(owner::devices))
         .route("/account/devices/sign-out-all", post(owner::sign_out_all))
@@ -61,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/device/verify", post(device::verify))
         .route("/device/code", post(device::code))
         .route("/device/switch", post(device::switch))
+        .route("/device/travel", post(device::travel))
         .route("/dev/mailbox", get(tools::mailbox))
         .route("/admin", get(admin::dashboard))
         .route("/static/hearth.css", get(css))

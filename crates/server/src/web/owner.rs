@@ -81,7 +81,8 @@ pub fn explain(tr: &Tr, e: &ServiceError) -> (StatusCode, String) {
             (StatusCode::UNAUTHORIZED, tr.t("error.signed_out").into())
         }
         ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, tr.t("error.not_found").into()),
-        ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, tr.t("error.forbidden").into()),
+        // The service's own words: they say why (e.g. no travel passes left this month).
+        ServiceError::Forbidden(why) => (StatusCode::FORBIDDEN, (*why).to_owned()),
         ServiceError::PasswordChangeRequired => (
             StatusCode::FORBIDDEN,
             tr.t("error.change_password_first").into(),
@@ -409,12 +410,63 @@ pub struct DevicesPage {
     pub base: Base,
     pub devices: Vec<DeviceRow>,
     pub households: Vec<HouseholdRow>,
+    pub history: Vec<HistoryRow>,
 }
 
 /// The engine's state for an account, if it has seen any event of it.
 pub async fn engine_state(ctx: &Ctx, account: &str) -> Option<AccountState> {
-    let stored = ctx.app.store.engine_state(account).await.ok()??;
-    serde_json::from_str(&stored.state).ok()
+    ctx.app.engine_state(account).await.ok().flatten()
+}
+
+/// Audit kinds that tell the story of verification requests and their answers.
+const VERIFICATION: &[&str] = &[
+    "code_sent",
+    "device_verified",
+    "verify_later_granted",
+    "verify_later_refused",
+    "travel_pass_started",
+    "household_moved",
+    "sign_in_code_created",
+];
+
+/// One verification request or answer.
+pub struct HistoryRow {
+    pub at: String,
+    pub what: String,
+    pub device: String,
+}
+
+fn history_rows(tr: &Tr, entries: &[hearth_store::AuditEntry]) -> Vec<HistoryRow> {
+    entries
+        .iter()
+        .filter(|e| VERIFICATION.contains(&e.kind.as_str()))
+        .take(20)
+        .map(|e| {
+            let detail = |k: &str| {
+                e.detail
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let mut what = tr.code("audit", &e.kind);
+            if e.kind == "code_sent" {
+                what = tr.f(
+                    "devices.code_sent",
+                    &[
+                        ("purpose", &tr.code("purpose", &detail("purpose"))),
+                        ("channel", &tr.code("channel", &detail("channel"))),
+                        ("to", &detail("sent_to")),
+                    ],
+                );
+            }
+            HistoryRow {
+                at: when(e.at),
+                what,
+                device: detail("device_name"),
+            }
+        })
+        .collect()
 }
 
 pub fn standing_code(state: Option<&AccountState>, device: &str, t: Timestamp) -> String {
@@ -491,11 +543,19 @@ pub async fn devices(ctx: Ctx) -> Response {
             }
         })
         .collect();
+    let audit = ctx
+        .app
+        .store
+        .audit_for_account(&account.id, 200)
+        .await
+        .unwrap_or_default();
+    let history = history_rows(&tr, &audit);
     let base = ctx.base("devices.title", "devices");
     ctx.page(&DevicesPage {
         base,
         devices,
         households,
+        history,
     })
 }
 
