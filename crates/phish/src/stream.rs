@@ -8,8 +8,9 @@ use crate::{Checker, Label, Message};
 use serde::Serialize;
 use std::io::{BufRead, Write};
 
-/// Longest input line read; the rest of a longer line is skipped (and reported).
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// Longest input line read (a 1 MB message fits, escaped); the rest of a longer line is
+/// skipped and reported.
+pub const MAX_LINE_BYTES: usize = 4 << 20;
 
 /// Counts of one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
