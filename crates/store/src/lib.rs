@@ -6,6 +6,7 @@
 mod codes;
 mod migrate;
 mod model;
+mod phish;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -13,6 +14,7 @@ pub mod testkit;
 
 pub use codes::{CodeRow, CodeStore};
 pub use model::*;
+pub use phish::{CampaignRow, CampaignWrite, NewPhishReport, PhishReport, PhishStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -42,7 +44,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Hearth persists. Times are passed in by the caller.
 #[async_trait]
-pub trait Store: CodeStore + Send + Sync + 'static {
+pub trait Store: CodeStore + PhishStore + Send + Sync + 'static {
     /// Which backend this is: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// A cheap round trip, for readiness.

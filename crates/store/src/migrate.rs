@@ -18,6 +18,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0002_codes.sql"),
     },
     Migration {
+        version: 3,
+        name: "phishing",
+        sql: include_str!("../migrations/sqlite/0003_phishing.sql"),
+    },
+    Migration {
         version: 4,
         name: "sharing",
         sql: include_str!("../migrations/sqlite/0004_sharing.sql"),
@@ -34,6 +39,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "codes",
         sql: include_str!("../migrations/postgres/0002_codes.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "phishing",
+        sql: include_str!("../migrations/postgres/0003_phishing.sql"),
     },
     Migration {
         version: 4,

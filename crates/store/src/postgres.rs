@@ -94,3 +94,4 @@ impl_store!(
 );
 
 crate::codes::impl_code_store!(crate::PgStore);
+crate::phish::impl_phish_store!(crate::PgStore, sqlx::Postgres);

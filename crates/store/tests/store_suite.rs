@@ -513,3 +513,161 @@ async fn the_sharing_queue_ranks_and_remembers_when_flagged() {
     assert_eq!(s.sharing_of("a-2").await.unwrap().unwrap().devices, 40);
     db.cleanup().await;
 }
+
+fn phish_report(id: &str, at: i64, lang: &str) -> NewPhishReport {
+    NewPhishReport {
+        id: id.into(),
+        received_at: Timestamp(at),
+        reporter_account: Some("a-1".into()),
+        source: "api".into(),
+        channel: Some("sms".into()),
+        sender: Some("+351910000000".into()),
+        subject: None,
+        text: format!("Your payment failed ({id}), update at https://nflx-pay.com"),
+        urls: vec!["https://nflx-pay.com".into()],
+        verdict: "phishing".into(),
+        score: 0.97,
+        reasons: vec!["brand_link_mismatch".into(), "payment_problem".into()],
+        language: lang.into(),
+        fingerprint: format!("{{\"report\":\"{id}\"}}"),
+    }
+}
+
+fn langs(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+#[tokio::test]
+async fn phishing_reports_start_and_join_campaigns_with_optimistic_versions() {
+    const DAY: i64 = 86_400_000;
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    let t0 = 20_000 * DAY + 5_000;
+    let new = CampaignWrite::New {
+        id: "cmp-1".into(),
+        fingerprint: "{\"state\":1}".into(),
+        domains: vec!["nflx-pay.com".into()],
+        label: "phishing".into(),
+        languages: langs(&[("en", 1)]),
+    };
+    assert!(s
+        .record_phish_report(&phish_report("r-1", t0, "en"), &new)
+        .await
+        .unwrap());
+    // A second campaign under the same id is refused, and its report not written.
+    assert!(!s
+        .record_phish_report(&phish_report("r-x", t0, "en"), &new)
+        .await
+        .unwrap());
+    assert!(s.phish_report("r-x").await.unwrap().is_none());
+
+    let c = s.campaign("cmp-1").await.unwrap().unwrap();
+    assert_eq!((c.reports, c.version), (1, 1));
+    assert_eq!(c.first_seen, Timestamp(t0));
+    let join = |version: i64, at_lang: &[(&str, u64)]| CampaignWrite::Join {
+        id: "cmp-1".into(),
+        expected_version: version,
+        fingerprint: "{\"state\":2}".into(),
+        domains: vec!["nflx-pay.com".into(), "nflx-pay.net".into()],
+        label: "phishing".into(),
+        languages: langs(at_lang),
+    };
+    assert!(s
+        .record_phish_report(
+            &phish_report("r-2", t0 + DAY, "fr"),
+            &join(1, &[("en", 1), ("fr", 1)])
+        )
+        .await
+        .unwrap());
+    // Another writer read version 1 too: refused, nothing written.
+    assert!(!s
+        .record_phish_report(
+            &phish_report("r-3", t0 + DAY, "pt"),
+            &join(1, &[("en", 1), ("pt", 1)])
+        )
+        .await
+        .unwrap());
+    assert!(s.phish_report("r-3").await.unwrap().is_none());
+    assert!(s
+        .record_phish_report(
+            &phish_report("r-3", t0 + 2 * DAY, "fr"),
+            &join(2, &[("en", 1), ("fr", 2)])
+        )
+        .await
+        .unwrap());
+
+    let c = s.campaign("cmp-1").await.unwrap().unwrap();
+    assert_eq!((c.reports, c.version), (3, 3));
+    assert_eq!(c.first_seen, Timestamp(t0));
+    assert_eq!(c.last_seen, Timestamp(t0 + 2 * DAY));
+    assert_eq!(c.fingerprint, "{\"state\":2}");
+    assert_eq!(c.domains, ["nflx-pay.com", "nflx-pay.net"]);
+    assert_eq!(c.languages, langs(&[("en", 1), ("fr", 2)]));
+
+    // A smaller, older campaign ranks below it.
+    let other = CampaignWrite::New {
+        id: "cmp-2".into(),
+        fingerprint: "{}".into(),
+        domains: vec![],
+        label: "suspicious".into(),
+        languages: langs(&[("es", 1)]),
+    };
+    let mut lone = phish_report("r-9", t0 - 30 * DAY, "es");
+    lone.reporter_account = None;
+    lone.channel = None;
+    lone.sender = None;
+    lone.subject = Some("Premio".into());
+    assert!(s.record_phish_report(&lone, &other).await.unwrap());
+
+    let recent = s.recent_campaigns(Timestamp(t0), 10).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["cmp-1"]
+    );
+    let ranked = s.list_campaigns(Timestamp(t0 + DAY), 10, 0).await.unwrap();
+    assert_eq!(
+        ranked
+            .iter()
+            .map(|c| (c.id.as_str(), c.recent_reports))
+            .collect::<Vec<_>>(),
+        [("cmp-1", 2), ("cmp-2", 0)]
+    );
+    assert_eq!(
+        s.list_campaigns(Timestamp(0), 1, 1).await.unwrap()[0].id,
+        "cmp-2"
+    );
+
+    let days = s
+        .campaign_daily_counts(&["cmp-1".into(), "cmp-2".into()], Timestamp(t0 - DAY))
+        .await
+        .unwrap();
+    assert_eq!(
+        days,
+        [
+            ("cmp-1".to_owned(), 20_000, 1),
+            ("cmp-1".to_owned(), 20_001, 1),
+            ("cmp-1".to_owned(), 20_002, 1)
+        ]
+    );
+    assert!(s
+        .campaign_daily_counts(&[], Timestamp(0))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let reports = s.campaign_reports("cmp-1", 2).await.unwrap();
+    assert_eq!(
+        reports.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["r-3", "r-2"]
+    );
+    let r = s.phish_report("r-9").await.unwrap().unwrap();
+    assert_eq!(r.campaign_id, "cmp-2");
+    assert_eq!(r.reporter_account, None);
+    assert_eq!(r.subject.as_deref(), Some("Premio"));
+    assert_eq!(r.urls, ["https://nflx-pay.com"]);
+    assert_eq!(r.reasons, ["brand_link_mismatch", "payment_problem"]);
+    assert!((r.score - 0.97).abs() < 1e-9);
+    assert_eq!(r.language, "es");
+    assert!(s.campaign("cmp-nope").await.unwrap().is_none());
+    db.cleanup().await;
+}
