@@ -70,6 +70,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(password) = app.ensure_admin("admin@hearth.local").await? {
         println!("First analyst account: admin@hearth.local / {password}  (shown once; change it after signing in)");
     }
+    if app.config.demo {
+        let demo = app.seed_demo().await?;
+        if demo.created {
+            println!(
+                "Demo: {} simulated events, {} accounts in the analysts' queue",
+                demo.events, demo.flagged_accounts
+            );
+        }
+        println!(
+            "Demo owner: {} / {}",
+            hearth_server::demo::DEMO_OWNER,
+            hearth_server::demo::DEMO_PASSWORD
+        );
+    }
     println!(
         "Hearth is listening on http://{addr}  (data in {}, {} store)",
         data_dir.display(),

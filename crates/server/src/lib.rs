@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
@@ -55,9 +56,12 @@ impl Server {
         let courier = outbox::start(&self.app, courier_stop)
             .map_err(|e| std::io::Error::other(format!("courier: {e}")))?;
         let router = http::router(self.app.clone());
-        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         sweeper.abort();
         // Requests are drained; the courier finishes the batch it is sending.
         let _ = stop_courier.send(true);

@@ -555,5 +555,24 @@ async fn a_password_reset_by_code_signs_out_every_device() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
+    // The owner is told, without a code and without a link.
+    let mut notices = Vec::new();
+    for _ in 0..100 {
+        notices = s
+            .app
+            .dev_mailbox
+            .list()
+            .into_iter()
+            .filter(|m| m.purpose == "notification")
+            .collect::<Vec<_>>();
+        if !notices.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(notices.len(), 1, "one password-reset notice");
+    assert!(
+        digit_runs(&notices[0].body_text, 6).is_empty() && !notices[0].body_text.contains("http")
+    );
     s.stop().await;
 }

@@ -96,9 +96,22 @@ pub async fn devices(
     ActiveAuth(auth): ActiveAuth,
 ) -> ApiResult<Json<Vec<DeviceBody>>> {
     let list = app.list_devices(&auth.account.id).await?;
+    let state = app.engine_state(&auth.account.id).await?;
+    let now = crate::service::now();
     Ok(Json(
         list.iter()
-            .map(|s| DeviceBody::new(s, &auth.session.id))
+            .map(|s| {
+                let mut d = DeviceBody::new(s, &auth.session.id);
+                if let Some(st) = &state {
+                    let standing =
+                        st.device_standing(&hearth_core::DeviceId(s.device_id.clone()), now);
+                    d.standing = serde_json::to_value(standing)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or(d.standing);
+                }
+                d
+            })
             .collect(),
     ))
 }
@@ -321,4 +334,56 @@ pub async fn admin_flagged(
             })
             .collect(),
     ))
+}
+
+#[utoipa::path(get, path = "/v1/admin/accounts", tag = "analysts", security(("session" = [])), params(LimitQuery),
+    responses((status = 200, description = "Accounts ranked by sharing and resale evidence, worst first", body = [SharingBody]),
+              (status = 403, body = ErrorBody)))]
+pub async fn admin_accounts(
+    State(app): State<AppState>,
+    _a: Admin,
+    Query(q): Query<LimitQuery>,
+) -> ApiResult<Json<Vec<SharingBody>>> {
+    let rows = app
+        .store
+        .sharing_queue(q.limit.unwrap_or(100))
+        .await
+        .map_err(crate::service::ServiceError::from)?;
+    Ok(Json(rows.into_iter().map(SharingBody::from).collect()))
+}
+
+#[utoipa::path(get, path = "/v1/admin/accounts/{account}", tag = "analysts", security(("session" = [])),
+    params(("account" = String, Path, description = "The platform's account id")),
+    responses((status = 200, body = AccountReviewBody), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn admin_account(
+    State(app): State<AppState>,
+    _a: Admin,
+    Path(account): Path<String>,
+) -> ApiResult<Json<AccountReviewBody>> {
+    let state = app
+        .engine_state(&account)
+        .await?
+        .ok_or(crate::service::ServiceError::NotFound("account"))?;
+    let now = crate::service::now();
+    let verdict = app
+        .engine
+        .verdict(&state, &hearth_core::AccountId(account.clone()), now);
+    let timeline = app
+        .store
+        .audit_for_account(&account, 50)
+        .await
+        .map_err(crate::service::ServiceError::from)?;
+    Ok(Json(AccountReviewBody {
+        sharing: crate::service::access::sharing_str(verdict.sharing).to_owned(),
+        households: verdict.households,
+        devices: verdict.devices,
+        evidence: verdict.evidence,
+        household_networks: state
+            .households(now)
+            .into_iter()
+            .map(HouseholdBody::from)
+            .collect(),
+        timeline: timeline.into_iter().map(AuditBody::from).collect(),
+        account,
+    }))
 }

@@ -34,7 +34,7 @@ pub type AppState = Arc<App>;
         api::sign_up, api::sign_in, api::sign_out_current, api::me, api::devices, api::rename_device,
         api::sign_out_device, api::sign_out_all, api::not_me, api::compromised, api::change_password,
         api::set_phone, api::remove_phone, api::my_audit, api::check_password, api::access,
-        api::admin_audit, api::admin_flagged,
+        api::admin_audit, api::admin_flagged, api::admin_accounts, api::admin_account,
         codes_api::device_code, codes_api::device_verify, codes_api::device_later,
         codes_api::create_sign_in_code, codes_api::sign_in_with_code, codes_api::password_reset,
         codes_api::password_reset_complete, codes_api::travel_code, codes_api::travel_start,
@@ -101,10 +101,15 @@ pub fn router(app: AppState) -> Router {
         .route("/access", post(api::access))
         .route("/admin/audit", get(api::admin_audit))
         .route("/admin/flagged", get(api::admin_flagged))
+        .route("/admin/accounts", get(api::admin_accounts))
+        .route("/admin/accounts/{account}", get(api::admin_account))
         .route("/sessions/code", post(codes_api::sign_in_with_code))
         .route("/me/sign-in-codes", post(codes_api::create_sign_in_code))
         .route("/password-reset", post(codes_api::password_reset))
-        .route("/password-reset/complete", post(codes_api::password_reset_complete))
+        .route(
+            "/password-reset/complete",
+            post(codes_api::password_reset_complete),
+        )
         .route("/device/verification/code", post(codes_api::device_code))
         .route("/device/verification", post(codes_api::device_verify))
         .route("/device/verification/later", post(codes_api::device_later))

@@ -153,6 +153,9 @@ pub struct DeviceBody {
     pub last_seen: Timestamp,
     /// This is the device making the request.
     pub current: bool,
+    /// Where it stands with the household: `home`, `portable`, `travelling`,
+    /// `verified`, `deferred` or `unknown`.
+    pub standing: String,
 }
 
 impl DeviceBody {
@@ -168,6 +171,7 @@ impl DeviceBody {
             first_seen: s.created_at,
             last_seen: s.last_seen_at,
             current: s.id == current,
+            standing: "unknown".into(),
         }
     }
 }
@@ -273,4 +277,91 @@ pub struct FlaggedBody {
 pub struct HealthBody {
     pub status: &'static str,
     pub backend: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SharingBody {
+    pub account: String,
+    /// `shared` or `resold`.
+    pub sharing: String,
+    pub households: u32,
+    pub devices: u32,
+    /// The engine's evidence, as stable `key=value` strings.
+    pub evidence: Vec<String>,
+    pub rank: f64,
+    #[schema(value_type = String, format = DateTime)]
+    pub first_flagged_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+impl From<hearth_store::SharingRow> for SharingBody {
+    fn from(r: hearth_store::SharingRow) -> Self {
+        let evidence = r
+            .evidence
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        SharingBody {
+            account: r.account,
+            sharing: r.sharing,
+            households: r.households,
+            devices: r.devices,
+            evidence,
+            rank: r.rank,
+            first_flagged_at: r.first_flagged_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// One household connection the engine has learnt.
+#[derive(Serialize, ToSchema)]
+pub struct HouseholdBody {
+    pub asn: Option<u32>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub lat: Option<f32>,
+    pub lon: Option<f32>,
+    #[schema(value_type = String, format = DateTime)]
+    pub first_seen: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen: Timestamp,
+    /// Learnt from TVs (false: provisional, from phones only).
+    pub tv: bool,
+    /// Confirmed by the owner with a code.
+    pub confirmed: bool,
+}
+
+impl From<hearth_core::engine::HouseholdNetwork> for HouseholdBody {
+    fn from(h: hearth_core::engine::HouseholdNetwork) -> Self {
+        HouseholdBody {
+            asn: h.asn,
+            country: h.country,
+            city: h.city,
+            lat: h.lat,
+            lon: h.lon,
+            first_seen: h.first_seen,
+            last_seen: h.last_seen,
+            tv: h.tv,
+            confirmed: h.confirmed,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountReviewBody {
+    pub account: String,
+    /// The engine's verdict now: `household`, `shared` or `resold`.
+    pub sharing: String,
+    pub households: u32,
+    pub devices: u32,
+    pub evidence: Vec<String>,
+    pub household_networks: Vec<HouseholdBody>,
+    /// The account's latest security events, newest first.
+    pub timeline: Vec<AuditBody>,
 }

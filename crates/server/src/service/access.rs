@@ -9,7 +9,17 @@
 use super::{ServiceError, ServiceResult};
 use crate::app::App;
 use hearth_core::engine::AccountState;
-use hearth_core::{AccessEvent, Decision};
+use hearth_core::{AccessEvent, AccountVerdict, Decision, Sharing};
+use hearth_courier::templates::Notice;
+use hearth_store::SharingRow;
+
+pub fn sharing_str(s: Sharing) -> &'static str {
+    match s {
+        Sharing::Household => "household",
+        Sharing::Shared => "shared",
+        Sharing::Resold => "resold",
+    }
+}
 
 const MAX_RETRIES: usize = 16;
 
@@ -37,6 +47,7 @@ impl App {
                 ),
                 None => (0, AccountState::default()),
             };
+            let before = self.engine.verdict(&state, &event.account, event.ts);
             let decision = {
                 let mut global = self.global.lock().map_err(|_| {
                     ServiceError::Internal("population statistics lock poisoned".into())
@@ -44,6 +55,7 @@ impl App {
                 self.engine
                     .decide_with(&mut global, &mut state, &event, event.ts)
             };
+            let after = self.engine.verdict(&state, &event.account, event.ts);
             let json =
                 serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
             if self
@@ -52,6 +64,7 @@ impl App {
                 .await?
             {
                 self.count_decision(&decision);
+                self.record_sharing(&before, &after, event.ts).await?;
                 return Ok(decision);
             }
             self.metrics.inc("hearth_engine_state_conflicts_total", &[]);
@@ -59,6 +72,70 @@ impl App {
         Err(ServiceError::Unavailable(format!(
             "engine state of {account} is too contended; retry"
         )))
+    }
+
+    /// Keeps the analysts' queue in step with the engine's verdict, and tells the
+    /// owner and the analysts when an account starts to look shared or resold.
+    async fn record_sharing(
+        &self,
+        before: &AccountVerdict,
+        after: &AccountVerdict,
+        at: hearth_core::Timestamp,
+    ) -> ServiceResult<()> {
+        let same = before.sharing == after.sharing
+            && before.households == after.households
+            && before.devices == after.devices;
+        if same {
+            return Ok(());
+        }
+        let account = after.account.as_str();
+        if after.sharing == Sharing::Household {
+            if before.sharing != Sharing::Household {
+                self.store.clear_sharing(account).await?;
+            }
+            return Ok(());
+        }
+        let base = if after.sharing == Sharing::Resold {
+            1000.0
+        } else {
+            100.0
+        };
+        let rank = base + f64::from(after.devices) + 10.0 * f64::from(after.households);
+        let now = super::now();
+        self.store
+            .put_sharing(&SharingRow {
+                account: account.to_owned(),
+                sharing: sharing_str(after.sharing).to_owned(),
+                households: after.households,
+                devices: after.devices,
+                evidence: serde_json::json!(after.evidence),
+                rank,
+                first_flagged_at: now,
+                updated_at: now,
+            })
+            .await?;
+        if before.sharing != after.sharing {
+            let kind = sharing_str(after.sharing);
+            self.metrics
+                .inc("hearth_accounts_classified_total", &[("sharing", kind)]);
+            self.audit(
+                Some(account),
+                &format!("account_classified_{kind}"),
+                None,
+                None,
+                serde_json::json!({"evidence": after.evidence, "at": at}),
+            )
+            .await?;
+            if after.sharing == Sharing::Resold {
+                if self.store.account_by_id(account).await?.is_some() {
+                    self.store.flag_account(account, "resold", now).await?;
+                }
+                self.notify(account, Notice::ClassifiedResold, None).await?;
+            } else {
+                self.notify(account, Notice::ClassifiedShared, None).await?;
+            }
+        }
+        Ok(())
     }
 
     fn count_decision(&self, decision: &Decision) {

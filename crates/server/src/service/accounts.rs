@@ -6,6 +6,7 @@ use super::{normalize_email, now, random_hex, valid_e164, Client, ServiceError, 
 use crate::app::App;
 use hearth_core::password::{HashCheck, PasswordReport};
 use hearth_core::{Decision, DeviceType, EventKind, Timestamp, VerifyMethod};
+use hearth_courier::templates::Notice;
 use hearth_store::{Account, NewAccount, NewAudit, NewSession, Role, Session};
 use serde::Serialize;
 use serde_json::json;
@@ -500,6 +501,8 @@ impl App {
             .await?;
         self.metrics
             .inc("hearth_password_changes_total", &[("result", "changed")]);
+        self.notify_owner(&account, Notice::PasswordChanged, None)
+            .await?;
         self.audit(
             Some(&account.id),
             "password_changed",
@@ -534,6 +537,8 @@ impl App {
         } else {
             "recovery_phone_removed"
         };
+        self.notify(&session.account_id, Notice::RecoveryContactChanged, None)
+            .await?;
         self.audit(
             Some(&session.account_id),
             kind,
@@ -598,6 +603,8 @@ impl App {
             "hearth_reports_total",
             &[("kind", "entered_details_on_fake_site")],
         );
+        self.notify(&session.account_id, Notice::AllDevicesSignedOut, None)
+            .await?;
         self.audit(
             Some(&session.account_id),
             "report_entered_details_on_fake_site",

@@ -11,7 +11,7 @@ use hearth_core::time::DAY;
 use hearth_core::{
     AccessEvent, AccountId, Decision, DeviceId, DeviceType, EventKind, Timestamp, VerifyMethod,
 };
-use hearth_courier::templates::{render_code, CodeContext, DeviceInfo, Locale};
+use hearth_courier::templates::{render_code, CodeContext, DeviceInfo, Locale, Notice};
 use hearth_store::{Account, CodeRow, Session};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -446,6 +446,8 @@ impl App {
             .await?;
         self.store
             .clear_counter(&self.email_counter_key(&email))
+            .await?;
+        self.notify_owner(&account, Notice::PasswordReset, None)
             .await?;
         self.audit(
             Some(&account.id),

@@ -114,6 +114,12 @@ impl App {
             .await?;
         self.metrics
             .add("hearth_devices_signed_out_total", &[("how", "all")], n);
+        self.notify(
+            &session.account_id,
+            hearth_courier::templates::Notice::AllDevicesSignedOut,
+            None,
+        )
+        .await?;
         self.audit(
             Some(&session.account_id),
             "all_devices_signed_out",

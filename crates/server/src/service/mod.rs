@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod codes;
 pub mod devices;
+pub mod notify;
 
 use hearth_core::password::PasswordReport;
 use hearth_core::throttle::Block;
