@@ -354,7 +354,14 @@ pub async fn home(ctx: Ctx) -> Response {
             action: tr.t("checkup.change_password").into(),
         },
     ];
-    if account.flagged_reason.is_some() {
+    // A report stays on the account for analysts; for the owner it is settled once
+    // the password has been changed since.
+    let unsettled = match (account.flagged_reason.as_ref(), account.flagged_at) {
+        (Some(_), Some(at)) => account.password_changed_at < at,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if unsettled {
         checks.insert(
             0,
             Check {
