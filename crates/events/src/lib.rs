@@ -5,6 +5,7 @@
 
 pub mod evaluate;
 pub mod geo;
+pub mod output;
 pub mod read;
 pub mod replay;
 pub mod simulate;

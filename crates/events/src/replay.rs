@@ -115,9 +115,7 @@ pub fn run_with<R: BufRead, D: Write, A: Write>(
                     Outcome::Verify => stats.verify += 1,
                     Outcome::Deny => stats.denied += 1,
                 }
-                serde_json::to_writer(&mut out, &d)
-                    .map_err(|e| ReplayError::WriteDecisions(e.into()))?;
-                out.write_all(b"\n").map_err(ReplayError::WriteDecisions)?;
+                crate::output::write_decision(&mut out, &d).map_err(ReplayError::WriteDecisions)?;
             }
             Item::Malformed(e) => {
                 stats.malformed += 1;

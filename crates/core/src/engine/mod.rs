@@ -337,7 +337,15 @@ impl Engine {
             },
             _ => false,
         };
-        let ua = ua_features(ev.user_agent.as_deref());
+        // User-agent families feed the likelihood ratio (away from home) and
+        // the histories (sessions): heartbeats at home skip the parsing.
+        let ua = if (is_access && !at_home)
+            || matches!(ev.kind, EventKind::SignIn | EventKind::Playback)
+        {
+            ua_features(ev.user_agent.as_deref())
+        } else {
+            None
+        };
         // The likelihood ratio only matters away from the household connection.
         let (lr, lr_part) = if is_access && !at_home {
             let lr = likelihood_ratio(global, state, &net, ua);

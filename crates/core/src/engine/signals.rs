@@ -1,27 +1,67 @@
 //! Features derived from one access event: stable hashes, network prefixes,
 //! the "place" a network belongs to, distances and user-agent families.
 //!
-//! Everything here is deterministic across runs and machines (FNV-1a, no
+//! Everything here is deterministic across runs and machines (fixed constants, no
 //! random seeds), because hashes are persisted inside `AccountState`.
 
 use crate::AccessEvent;
 use std::net::IpAddr;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
+/// A small, fixed, word-at-a-time hash (multiply-rotate with a final avalanche).
+/// Fixed constants and no per-process seed: hashes are persisted in state.
+#[derive(Clone, Copy)]
+pub(crate) struct StableHasher(u64);
 
-/// FNV-1a over several byte strings, with a separator so ("ab","c") != ("a","bc").
-pub(crate) fn hash_parts(parts: &[&[u8]]) -> u64 {
-    let mut h = FNV_OFFSET;
-    for part in parts {
-        for b in part.iter() {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(FNV_PRIME);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(FNV_PRIME);
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl StableHasher {
+    pub(crate) fn new() -> Self {
+        Self(0x243f_6a88_85a3_08d3)
     }
-    h
+
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+    }
+
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(w));
+        }
+    }
+
+    /// Ends one field: its length goes in, so ("ab","c") != ("a","bc").
+    pub(crate) fn part(&mut self, bytes: &[u8]) {
+        self.write(bytes);
+        self.mix(0xff00 | bytes.len() as u64);
+    }
+
+    pub(crate) fn finish(self) -> u64 {
+        // murmur3 fmix64
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+/// Hash of several byte strings as separate fields.
+pub(crate) fn hash_parts(parts: &[&[u8]]) -> u64 {
+    let mut h = StableHasher::new();
+    for part in parts {
+        h.part(part);
+    }
+    h.finish()
 }
 
 pub(crate) fn hash64(s: &str) -> u64 {
@@ -77,7 +117,7 @@ impl NetInfo {
         let asn = ev.asn.unwrap_or(0);
         let country = ev.country.as_deref().map(pack_country).unwrap_or(0);
         let geo = Self::of_geo(ev);
-        let mut h = Fnv::new();
+        let mut h = StableHasher::new();
         if asn != 0 {
             h.part(&asn.to_le_bytes());
         } else {
@@ -86,10 +126,12 @@ impl NetInfo {
         h.part(&country.to_le_bytes());
         match (&ev.city, geo) {
             (Some(city), _) if !city.is_empty() => {
-                h.write(b"c");
-                for b in city.bytes().take(64) {
-                    h.write(&[b.to_ascii_lowercase()]);
-                }
+                let mut buf = [0u8; 65];
+                buf[0] = b'c';
+                let n = city.len().min(64);
+                buf[1..=n].copy_from_slice(&city.as_bytes()[..n]);
+                buf[1..=n].make_ascii_lowercase();
+                h.write(&buf[..=n]);
             }
             (_, Some((lat, lon))) => {
                 // Half-degree grid cell (~50 km): an area, not a position.
@@ -102,37 +144,15 @@ impl NetInfo {
                 h.write(wide);
             }
         }
-        h.end_part();
+        h.part(b"");
         NetInfo {
             prefix,
             wide_prefix,
             asn,
             country,
             geo,
-            place: fold32(h.0),
+            place: fold32(h.finish()),
         }
-    }
-}
-
-/// FNV-1a written incrementally; `part` is the same as one element of [`hash_parts`].
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Self(FNV_OFFSET)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(FNV_PRIME);
-        }
-    }
-    fn end_part(&mut self) {
-        self.write(&[0xff]);
-    }
-    fn part(&mut self, bytes: &[u8]) {
-        self.write(bytes);
-        self.end_part();
     }
 }
 
