@@ -424,6 +424,10 @@ struct Plan {
     resale_start: Option<Timestamp>,
     /// Takeover: (day, attacker device, spot, failures first, anonymous).
     attack: Option<(i64, Device, Spot, u8, bool)>,
+    /// A member's phone that often watches through a VPN exit abroad.
+    vpn: Option<Spot>,
+    /// A second provider at home (a TV on another connection at the same address).
+    second_net: Option<Spot>,
 }
 
 fn spot(rng: &mut StdRng, table: &Table, city: usize) -> Spot {
@@ -508,7 +512,16 @@ fn plan(opts: &SimOptions, table: &Table, index: usize) -> Plan {
         new_phone: None,
         resale_start: None,
         attack: None,
+        vpn: None,
+        second_net: None,
     };
+    if rng.gen_bool(0.05) {
+        let c = other_city(&mut rng, home_city);
+        p.vpn = Some(spot(&mut rng, table, c));
+    }
+    if rng.gen_bool(0.05) {
+        p.second_net = Some(spot(&mut rng, table, home_city));
+    }
     if rng.gen_bool(0.1) && days > 4 {
         let kind = portable_kind(&mut rng);
         let d = new_device(&mut rng, &account, &mut n, kind, Role::Portable);
@@ -773,6 +786,7 @@ impl Ctx<'_> {
         at: &Spot,
         out: &mut Vec<AccessEvent>,
     ) {
+        let from = out.len();
         if rng.gen_bool(0.2) {
             out.push(self.event(start, d, at, EventKind::SignIn));
         }
@@ -780,6 +794,16 @@ impl Ctx<'_> {
         let beats = rng.gen_range(0..=4);
         for b in 1..=beats {
             out.push(self.event(start + 20 * b, d, at, EventKind::Heartbeat));
+        }
+        // Geolocation is coarse and sometimes wrong: 3% of sessions come
+        // without a city and up to ~25 km off.
+        if rng.gen_bool(0.03) {
+            let (dlat, dlon) = (rng.gen_range(-0.2..0.2), rng.gen_range(-0.2..0.2));
+            for e in out[from..].iter_mut() {
+                e.city = None;
+                e.lat = e.lat.map(|v| v + dlat);
+                e.lon = e.lon.map(|v| v + dlon);
+            }
         }
     }
 }
@@ -813,7 +837,11 @@ fn simulate_day(
                 } else {
                     rng.gen_range(18 * 60..22 * 60)
                 };
-                cx.session(rng, start, d, &home, out);
+                let at = match p.second_net {
+                    Some(second) if day > 0 && rng.gen_bool(0.2) => second,
+                    _ => home,
+                };
+                cx.session(rng, start, d, &at, out);
             }
             continue;
         }
@@ -854,9 +882,17 @@ fn simulate_day(
             }
         }
         if rng.gen_bool(0.3) {
-            {
-                let start = rng.gen_range(7 * 60..17 * 60);
-                cx.session(rng, start, d, &p.household.mobile, out);
+            let start = rng.gen_range(7 * 60..17 * 60);
+            match p.vpn {
+                // A member's phone through a VPN exit abroad: anonymous and far away.
+                Some(vpn) if d.kind == DeviceType::Mobile && rng.gen_bool(0.25) => {
+                    let from = out.len();
+                    cx.session(rng, start, d, &vpn, out);
+                    for e in out[from..].iter_mut() {
+                        e.anonymous = Some(true);
+                    }
+                }
+                _ => cx.session(rng, start, d, &p.household.mobile, out),
             }
         }
     }
