@@ -1,7 +1,9 @@
 //! Criterion benchmarks of the risk engine, each with a baseline measured in
 //! the same run (see BENCHMARKS.md, "Risk engine"):
-//! - `engine`: `Engine::decide_with` over in-memory events, one thread; the
-//!   baseline clones the ids a decision carries (the least any engine does).
+//! - `engine`: `Engine::decide` (what the server and replay call) and
+//!   `Engine::decide_with` (also learning population statistics) over
+//!   in-memory events, one thread; the baseline clones the ids a decision
+//!   carries (the least any engine does).
 //! - `replay`: `replay::run` end to end from a JSONL file (read, parse,
 //!   decide, write decisions to a sink); the baseline only parses the lines.
 
@@ -67,6 +69,19 @@ fn engine(c: &mut Criterion) {
             }
             n
         })
+    });
+    g.bench_function("decide", |b| {
+        b.iter_batched(
+            || vec![AccountState::default(); accounts],
+            |mut states| {
+                for (i, e) in &indexed {
+                    let d = engine.decide(&mut states[*i], e, e.ts);
+                    std::hint::black_box(d);
+                }
+                states
+            },
+            BatchSize::PerIteration,
+        )
     });
     g.bench_function("decide_with", |b| {
         b.iter_batched(

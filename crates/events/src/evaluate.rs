@@ -7,7 +7,7 @@
 use crate::geo::Enricher;
 use crate::read::{Events, Item};
 use crate::simulate::{read_truth, Class, Role, Truth};
-use hearth_core::engine::{AccountState, Engine, GlobalStats};
+use hearth_core::engine::{AccountState, Engine};
 use hearth_core::time::HOUR;
 use hearth_core::{EventKind, Outcome, Sharing, Timestamp};
 use serde::Serialize;
@@ -102,7 +102,6 @@ pub fn run<E: BufRead, T: BufRead>(
         })
         .collect();
     let mut reports: HashMap<Class, ClassReport> = HashMap::new();
-    let mut global = GlobalStats::default();
     let mut eval = Evaluation::default();
     let mut last = Timestamp::default();
     let mut reader = Events::new(events);
@@ -121,7 +120,8 @@ pub fn run<E: BufRead, T: BufRead>(
             // Not in the truth: run it anyway so state matches a replay.
             continue;
         };
-        let d = engine.decide_with(&mut global, &mut acc.state, &ev, ev.ts);
+        // As replay and the server: the engine's frozen population statistics.
+        let d = engine.decide(&mut acc.state, &ev, ev.ts);
         let access = matches!(
             ev.kind,
             EventKind::SignIn | EventKind::Playback | EventKind::Heartbeat

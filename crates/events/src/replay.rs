@@ -1,8 +1,8 @@
 //! Batch replay: events in, one decision per event out (same order), and
 //! optionally one verdict per account at the end.
 //!
-//! Streams: one line in memory at a time, one [`AccountState`] per account,
-//! and a fixed-size [`GlobalStats`]; memory grows with the number of accounts,
+//! Streams: one line in memory at a time, one [`AccountState`] per account
+//! (and a fixed-size [`GlobalStats`] when learning); memory grows with the number of accounts,
 //! not with the length of the input. The engine's clock is each event's own
 //! `ts`, so a replay is deterministic: the same input gives byte-identical
 //! output. Malformed lines are reported ("line N: ...") and skipped.
@@ -25,6 +25,11 @@ pub struct ReplayOptions {
     pub report_malformed: bool,
     /// How many malformed lines to keep in [`ReplayStats::malformed_lines`].
     pub keep_malformed: usize,
+    /// Learn population statistics from this input as it goes
+    /// ([`Engine::decide_with`]). Off by default: replay then calls
+    /// [`Engine::decide`] with the engine's frozen statistics, exactly as the
+    /// server does, so both give the same decisions for the same stream.
+    pub learn_population: bool,
 }
 
 impl Default for ReplayOptions {
@@ -34,6 +39,7 @@ impl Default for ReplayOptions {
             total_bytes: None,
             report_malformed: true,
             keep_malformed: 100,
+            learn_population: false,
         }
     }
 }
@@ -107,7 +113,11 @@ pub fn run_with<R: BufRead, D: Write, A: Write>(
                     Some(s) => s,
                     None => states.entry(ev.account.0.clone()).or_default(),
                 };
-                let d = engine.decide_with(&mut global, state, &ev, ev.ts);
+                let d = if options.learn_population {
+                    engine.decide_with(&mut global, state, &ev, ev.ts)
+                } else {
+                    engine.decide(state, &ev, ev.ts)
+                };
                 last_ts = last_ts.max(ev.ts);
                 stats.events += 1;
                 match d.decision {

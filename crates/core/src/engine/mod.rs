@@ -36,12 +36,15 @@
 //! # Population statistics and purity
 //! [`Engine::decide`] reads the engine's own frozen [`GlobalStats`] (empty by
 //! default, set with [`Engine::with_global`]); it never mutates the engine.
-//! [`Engine::decide_with`] takes the population statistics as `&mut` and adds
-//! the event to them after deciding: replay uses it with one table per run,
-//! so a replay is deterministic. A server may keep a `GlobalStats` per node
-//! and refresh the engine's frozen copy now and then; the likelihood ratio only
-//! moves the score, so nodes with slightly different tables still agree on
-//! `allow`/`verify`.
+//! The server and `hearth replay` both call it, so for the same engine
+//! (configuration and frozen statistics) and the same stream they give the
+//! same decisions. [`Engine::decide_with`] takes the statistics as `&mut` and
+//! adds the event to them after deciding: use it offline to learn a table from
+//! a log (deterministic: one table per run), then serialize it and load it
+//! into the engines with [`Engine::with_global`]. The statistics only move the
+//! score and the `familiar_network` / `unfamiliar_network` reasons; with an
+//! empty table the ratio still compares the event with the account's own
+//! history (population probabilities are then uniform).
 
 mod global;
 mod signals;
