@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use hearth_core::password::{PasswordPolicy, PasswordPolicyConfig};
+use hearth_server::breach::BreachList;
 use std::io::{BufRead, BufWriter, Write};
 
 #[derive(clap::Args)]
@@ -12,6 +13,9 @@ pub struct CheckArgs {
     /// Minimum zxcvbn strength, 0–4.
     #[arg(long, default_value_t = 3)]
     min_strength: u8,
+    /// Have-I-Been-Pwned-format file (`SHA1HEX:COUNT`, sorted) to refuse breached passwords.
+    #[arg(long)]
+    breached: Option<std::path::PathBuf>,
 }
 
 pub fn check(args: CheckArgs) -> anyhow::Result<()> {
@@ -19,13 +23,21 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
         min_strength: args.min_strength,
         ..Default::default()
     })?;
+    let breached = args.breached.as_deref().map(BreachList::open).transpose()?;
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
-    run(&policy, args.email.as_deref(), stdin, &mut out)
+    run(
+        &policy,
+        breached.as_ref(),
+        args.email.as_deref(),
+        stdin,
+        &mut out,
+    )
 }
 
 fn run(
     policy: &PasswordPolicy,
+    breached: Option<&BreachList>,
     email: Option<&str>,
     mut input: impl BufRead,
     out: &mut impl Write,
@@ -45,7 +57,15 @@ fn run(
         if matches!(candidate, std::borrow::Cow::Owned(_)) {
             eprintln!("line {line_no}: not valid UTF-8; checked with replacement characters");
         }
-        let report = policy.check(&candidate, email, false);
+        let in_breach = match breached {
+            Some(list) => {
+                list.count(&candidate)
+                    .with_context(|| format!("line {line_no}"))?
+                    > 0
+            }
+            None => false,
+        };
+        let report = policy.check(&candidate, email, in_breach);
         serde_json::to_writer(&mut *out, &report)?;
         out.write_all(b"\n")?;
     }
@@ -63,6 +83,7 @@ mod tests {
         let mut out = Vec::new();
         run(
             &policy,
+            None,
             None,
             &b"password\nPassword1!\nabc\nCorrect-Horse-7-Battery\r\n"[..],
             &mut out,

@@ -29,6 +29,8 @@ pub struct App {
     pub key: ServerKey,
     pub api_keys: ApiKeys,
     pub policy: PasswordPolicy,
+    /// The optional offline breached-password corpus.
+    pub breached: Option<crate::breach::BreachList>,
     pub hasher: PasswordHasher,
     /// Bounds the Argon2 work in flight so sign-in floods cannot starve the runtime.
     pub hash_slots: Semaphore,
@@ -84,6 +86,13 @@ impl App {
             )
         };
         let policy = PasswordPolicy::new(&config.passwords.policy())?;
+        let breached = match &config.passwords.breached_file {
+            Some(path) => Some(
+                crate::breach::BreachList::open(path)
+                    .map_err(|e| StartError::Other(e.to_string()))?,
+            ),
+            None => None,
+        };
         let hasher = PasswordHasher::new(config.hashing.params())?;
         let mut rng = rand::rngs::OsRng;
         let dummy_hash = hasher.dummy_hash(&mut rng)?;
@@ -98,6 +107,7 @@ impl App {
             key,
             api_keys,
             policy,
+            breached,
             hasher,
             hash_slots: Semaphore::new(slots),
             dummy_hash,

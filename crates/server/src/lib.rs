@@ -2,6 +2,7 @@
 //! HTTP layer that exposes them. `serve` wires them to a listener.
 
 pub mod app;
+pub mod breach;
 pub mod config;
 pub mod demo;
 pub mod http;

@@ -685,3 +685,38 @@ async fn analysts_see_flagged_accounts_and_search_the_audit_log() {
     assert_eq!(hits.as_array().unwrap().len(), 1);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_configured_breach_corpus_refuses_listed_passwords() {
+    use sha1::{Digest, Sha1};
+    let leaked = "Tangerine-Piano-88-Glacier";
+    let mut lines = vec![
+        format!("{}:412", hex::encode_upper(Sha1::digest(leaked.as_bytes()))),
+        format!("{}:3", hex::encode_upper(Sha1::digest(b"another-one"))),
+    ];
+    lines.sort();
+    let path = std::env::temp_dir().join(format!("hearth-e2e-hibp-{}.txt", std::process::id()));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let p = path.clone();
+    let s = TestServer::start(move |c| c.passwords.breached_file = Some(p)).await;
+    let c = Client::new();
+    let (st, body) = post(
+        &c,
+        s.url("/v1/accounts"),
+        None,
+        json!({"email": "o@example.com", "password": leaked}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["reasons"], json!(["breached"]));
+    let (st, _) = post(
+        &c,
+        s.url("/v1/accounts"),
+        None,
+        json!({"email": "o@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    s.stop().await;
+    let _ = std::fs::remove_file(path);
+}

@@ -66,7 +66,18 @@ impl App {
 
     /// Checks a candidate password against the policy and the optional breach list.
     pub fn check_password(&self, candidate: &str, email: Option<&str>) -> PasswordReport {
-        self.policy.check(candidate, email, false)
+        let breached = match &self.breached {
+            Some(list) => match list.count(candidate) {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    // The corpus is an extra screen: a read error must not block sign-ups.
+                    tracing::warn!(error = %e, "breached-password lookup failed");
+                    false
+                }
+            },
+            None => false,
+        };
+        self.policy.check(candidate, email, breached)
     }
 
     pub(crate) async fn hash_new_password(&self, password: &str) -> ServiceResult<String> {
