@@ -228,6 +228,9 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
         .await
         .unwrap()
         .unwrap();
+    // The living demo: a simulated population with shared and resold accounts.
+    let demo = s.app.seed_demo().await.unwrap();
+    assert!(demo.flagged_accounts > 0, "{demo:?}");
     let c = driver.connect().await;
     let p = Page {
         c,
@@ -447,7 +450,15 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
     let flagged = p.text("#flagged").await;
     assert!(flagged.contains(OWNER), "{flagged}");
     assert!(flagged.contains("this wasn't me"), "{flagged}");
+    // The demo's resold account heads the queue, with its evidence.
+    let first = p.text("#ranked tbody tr").await;
+    assert!(first.contains("Resold"), "{first}");
     p.shot("analysts").await;
+    p.submit("#ranked tbody tr a", "#evidence-chart").await;
+    assert_eq!(p.text("#account-verdict").await, "Resold");
+    let chart = p.wait("#evidence-chart").await.html(false).await.unwrap();
+    assert!(chart.contains("foreign devices (30 days)"), "{chart}");
+    p.shot("analysts-account").await;
 
     p.c.close().await.unwrap();
     drop(driver);

@@ -193,10 +193,13 @@ const PAGES: &[&str] = &[
 async fn every_page_carries_the_security_headers() {
     let s = TestServer::start(|_| {}).await;
     let mut anon = Visitor::new();
-    for path in PAGES
-        .iter()
-        .chain(&["/", "/admin", "/static/hearth.css", "/lang/fr?next=/check"])
-    {
+    for path in PAGES.iter().chain(&[
+        "/",
+        "/admin",
+        "/admin/accounts/a-1",
+        "/static/hearth.css",
+        "/lang/fr?next=/check",
+    ]) {
         let (_, h, _) = anon.get(s.url(path)).await;
         assert_page_headers(path, &h);
     }

@@ -1,11 +1,13 @@
-//! The analysts' dashboard (administrators only): flagged accounts with the engine's
-//! sharing verdict, and audit-log search.
+//! The analysts' dashboard (administrators only): accounts ranked by sharing and
+//! resale evidence, flagged accounts with the engine's verdict, audit-log search, and a
+//! review page per account (verdict, evidence chart, map of its household connections,
+//! timeline). Charts are inline SVG drawn here: no script, no tiles, no CDN.
 
 use super::ctx::Ctx;
 use super::owner::{audit_rows, engine_state, AuditRow};
 use super::{when, Base};
 use crate::service::now;
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hearth_core::AccountId;
@@ -23,6 +25,18 @@ pub struct FlaggedRow {
     pub evidence: Vec<String>,
 }
 
+/// One account of the sharing queue, worst first.
+pub struct RankedRow {
+    pub account: String,
+    pub email: String,
+    pub sharing: String,
+    pub sharing_code: String,
+    pub households: u32,
+    pub devices: u32,
+    pub evidence: Vec<String>,
+    pub since: String,
+}
+
 #[derive(serde::Deserialize, Default)]
 pub struct Search {
     account: Option<String>,
@@ -34,6 +48,7 @@ pub struct Search {
 #[template(path = "admin.html")]
 pub struct AdminPage {
     pub base: Base,
+    pub ranked: Vec<RankedRow>,
     pub flagged: Vec<FlaggedRow>,
     pub account: String,
     pub kind: String,
@@ -83,6 +98,24 @@ pub async fn dashboard(ctx: Ctx, Query(q): Query<Search>) -> Response {
             evidence: verdict.map(|v| v.evidence).unwrap_or_default(),
         });
     }
+    let queue = ctx.app.store.sharing_queue(50).await.unwrap_or_default();
+    let mut ranked = Vec::with_capacity(queue.len());
+    for r in queue {
+        let email = match ctx.app.store.account_by_id(&r.account).await {
+            Ok(Some(a)) => a.email,
+            _ => String::new(),
+        };
+        ranked.push(RankedRow {
+            email,
+            sharing: tr.code("sharing", &r.sharing),
+            sharing_code: r.sharing,
+            households: r.households,
+            devices: r.devices,
+            evidence: evidence_list(&r.evidence),
+            since: when(r.first_flagged_at),
+            account: r.account,
+        });
+    }
     let (account, kind, ip) = (non_empty(q.account), non_empty(q.kind), non_empty(q.ip));
     let searched = account.is_some() || kind.is_some() || ip.is_some();
     let entries = ctx
@@ -102,11 +135,166 @@ pub async fn dashboard(ctx: Ctx, Query(q): Query<Search>) -> Response {
     let base = ctx.base("admin.title", "admin");
     ctx.page(&AdminPage {
         base,
+        ranked,
         flagged,
         account: account.unwrap_or_default(),
         kind: kind.unwrap_or_default(),
         ip: ip.unwrap_or_default(),
         searched,
         rows,
+    })
+}
+
+fn evidence_list(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One bar of the evidence chart.
+pub struct Bar {
+    pub label: String,
+    pub value: String,
+    /// Width in the chart's units (0..=300).
+    pub width: u32,
+    pub y: u32,
+}
+
+/// One household connection on the map.
+pub struct Dot {
+    pub x: String,
+    pub y: String,
+    pub label: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin_account.html")]
+pub struct AccountPage {
+    pub base: Base,
+    pub account: String,
+    pub email: String,
+    pub sharing: String,
+    pub sharing_code: String,
+    pub bars: Vec<Bar>,
+    pub chart_height: u32,
+    pub evidence: Vec<String>,
+    pub dots: Vec<Dot>,
+    pub places: Vec<String>,
+    pub timeline: Vec<AuditRow>,
+}
+
+/// The evidence as bars: the `name=number` items, scaled to the largest.
+pub fn bars(tr: &super::i18n::Tr, evidence: &[String]) -> Vec<Bar> {
+    let nums: Vec<(String, f64)> = evidence
+        .iter()
+        .filter_map(|e| {
+            let (k, v) = e.split_once('=')?;
+            Some((k.to_owned(), v.parse::<f64>().ok()?))
+        })
+        .collect();
+    let max = nums.iter().map(|(_, v)| *v).fold(1.0_f64, f64::max);
+    nums.into_iter()
+        .enumerate()
+        .map(|(i, (k, v))| Bar {
+            label: tr.code("evidence", &k),
+            value: format!("{v}"),
+            // Bounded by construction: v/max is in 0..=1.
+            width: ((v.max(0.0) / max) * 300.0).round() as u32,
+            y: 28 * i as u32,
+        })
+        .collect()
+}
+
+/// Equirectangular projection into a 360×180 box.
+pub fn project(lat: f32, lon: f32) -> (String, String) {
+    let x = (lon.clamp(-180.0, 180.0) + 180.0) as f64;
+    let y = (90.0 - lat.clamp(-90.0, 90.0)) as f64;
+    (format!("{x:.1}"), format!("{y:.1}"))
+}
+
+pub async fn account(ctx: Ctx, Path(id): Path<String>) -> Response {
+    if ctx.owner.is_none() {
+        return ctx.redirect("/sign-in");
+    }
+    if !ctx.is_admin() {
+        let m = ctx.tr.t("error.analysts_only").to_owned();
+        return ctx.error_page(StatusCode::FORBIDDEN, m);
+    }
+    let tr = ctx.tr;
+    let t = now();
+    let Some(state) = engine_state(&ctx, &id).await else {
+        let m = tr.t("error.not_found").to_owned();
+        return ctx.error_page(StatusCode::NOT_FOUND, m);
+    };
+    let verdict = ctx.app.engine.verdict(&state, &AccountId(id.clone()), t);
+    let code = serde_json::to_value(verdict.sharing)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into());
+    let households = state.households(t);
+    let dots = households
+        .iter()
+        .filter_map(|h| {
+            let (x, y) = project(h.lat?, h.lon?);
+            Some(Dot {
+                x,
+                y,
+                label: h
+                    .city
+                    .clone()
+                    .or_else(|| h.country.clone())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    let places = households
+        .iter()
+        .map(|h| {
+            let mut p: Vec<String> = [h.city.clone(), h.country.clone()]
+                .into_iter()
+                .flatten()
+                .collect();
+            if let Some(a) = h.asn {
+                p.push(format!("AS{a}"));
+            }
+            format!(
+                "{} — {} {}",
+                p.join(" · "),
+                tr.t("devices.household_since"),
+                when(h.first_seen)
+            )
+        })
+        .collect();
+    let email = match ctx.app.store.account_by_id(&id).await {
+        Ok(Some(a)) => a.email,
+        _ => String::new(),
+    };
+    let timeline = audit_rows(
+        &tr,
+        ctx.app
+            .store
+            .audit_for_account(&id, 100)
+            .await
+            .unwrap_or_default(),
+    );
+    let bars = bars(&tr, &verdict.evidence);
+    let chart_height = (bars.len() as u32) * 28;
+    let base = ctx.base("admin.account_title", "admin");
+    ctx.page(&AccountPage {
+        base,
+        account: id,
+        email,
+        sharing: tr.code("sharing", &code),
+        sharing_code: code,
+        bars,
+        chart_height,
+        evidence: verdict.evidence,
+        dots,
+        places,
+        timeline,
     })
 }

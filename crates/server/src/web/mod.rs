@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/device/travel", post(device::travel))
         .route("/dev/mailbox", get(tools::mailbox))
         .route("/admin", get(admin::dashboard))
+        .route("/admin/accounts/{id}", get(admin::account))
         .route("/static/hearth.css", get(css))
         .layer(middleware::map_response(page_headers))
 }
