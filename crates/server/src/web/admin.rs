@@ -4,7 +4,8 @@
 //! timeline). Charts are inline SVG drawn here: no script, no tiles, no CDN.
 
 use super::ctx::Ctx;
-use super::owner::{audit_rows, engine_state, AuditRow};
+use super::devices::engine_state;
+use super::settings::{audit_rows, AuditRow};
 use super::{when, Base};
 use crate::service::now;
 use axum::extract::{Path, Query};

@@ -11,8 +11,10 @@ pub mod admin;
 pub mod codes;
 pub mod ctx;
 pub mod device;
+pub mod devices;
 pub mod i18n;
 pub mod owner;
+pub mod settings;
 pub mod tools;
 
 use crate::http::AppState;
@@ -46,21 +48,27 @@ pub fn routes() -> Router<AppState> {
             get(codes::sign_in_code_page).post(codes::sign_in_code),
         )
         .route("/account", get(owner::home))
-        .route("/account/devices", get(owner::devices))
-        .route("/account/devices/sign-out-all", post(owner::sign_out_all))
-        .route("/account/devices/{id}/rename", post(owner::rename))
-        .route("/account/devices/{id}/sign-out", post(owner::sign_out_one))
-        .route("/account/devices/{id}/not-me", post(owner::not_me))
+        .route("/account/devices", get(devices::devices))
+        .route("/account/devices/sign-out-all", post(devices::sign_out_all))
+        .route("/account/devices/{id}/rename", post(devices::rename))
+        .route(
+            "/account/devices/{id}/sign-out",
+            post(devices::sign_out_one),
+        )
+        .route("/account/devices/{id}/not-me", post(devices::not_me))
         .route(
             "/account/compromised",
-            get(owner::compromised_page).post(owner::compromised),
+            get(settings::compromised_page).post(settings::compromised),
         )
-        .route("/account/phone", get(owner::phone_page).post(owner::phone))
+        .route(
+            "/account/phone",
+            get(settings::phone_page).post(settings::phone),
+        )
         .route(
             "/account/password",
-            get(owner::password_page).post(owner::password),
+            get(settings::password_page).post(settings::password),
         )
-        .route("/account/activity", get(owner::activity))
+        .route("/account/activity", get(settings::activity))
         .route("/check", get(tools::check_page).post(tools::check))
         .route("/device", get(device::page))
         .route("/device/sign-in", post(device::sign_in))
