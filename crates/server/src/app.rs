@@ -37,15 +37,14 @@ pub struct App {
     /// Verified against when an e-mail is unknown, so both paths cost one hash.
     pub dummy_hash: String,
     pub engine: Engine,
+    /// Fills in place and network from the configured GeoIP databases.
+    pub enricher: hearth_events::geo::Enricher,
     /// The phishing message checker (embedded model, default brands).
     pub checker: hearth_phish::Checker,
     pub metrics: Metrics,
     /// Where the dev channels deliver (shown on the dev mailbox page).
     pub dev_mailbox: hearth_courier::DevMailbox,
     pub brand: hearth_courier::templates::Branding,
-    /// Population statistics for the engine's likelihood ratio, learnt from the
-    /// events this node has seen (see `service::access`).
-    pub global: std::sync::Mutex<hearth_core::engine::GlobalStats>,
     /// Set when the API key was generated at this start: where it was written.
     pub new_api_key_file: Option<std::path::PathBuf>,
 }
@@ -112,12 +111,17 @@ impl App {
             hash_slots: Semaphore::new(slots),
             dummy_hash,
             engine: Engine::new(config.engine.clone()),
+            enricher: hearth_events::geo::Enricher::open(
+                config.geoip.city.as_deref(),
+                config.geoip.asn.as_deref(),
+                config.geoip.anonymous.as_deref(),
+            )
+            .map_err(|e| StartError::Other(format!("GeoIP: {e}")))?,
             checker: hearth_phish::Checker::default(),
             metrics: Metrics::default(),
             dev_mailbox: hearth_courier::DevMailbox::default(),
             brand: hearth_courier::templates::Branding::new(&config.service_name)
                 .map_err(|e| StartError::Other(e.to_string()))?,
-            global: std::sync::Mutex::new(hearth_core::engine::GlobalStats::default()),
             new_api_key_file,
             config,
         })

@@ -43,6 +43,20 @@ pub struct Config {
     pub courier: hearth_courier::CourierConfig,
     /// The service's name in messages (letters, digits and spaces: never a link).
     pub service_name: String,
+    /// MaxMind databases; without them the engine works from IP prefixes and what
+    /// the events say.
+    pub geoip: GeoIpConfig,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeoIpConfig {
+    /// GeoIP2/GeoLite2 City (or Country) `.mmdb`.
+    pub city: Option<PathBuf>,
+    /// GeoLite2 ASN `.mmdb`.
+    pub asn: Option<PathBuf>,
+    /// GeoIP2 Anonymous-IP `.mmdb`.
+    pub anonymous: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -67,6 +81,7 @@ impl Default for Config {
             engine: hearth_core::engine::EngineConfig::default(),
             courier: hearth_courier::CourierConfig::default(),
             service_name: "Hearth".into(),
+            geoip: GeoIpConfig::default(),
         }
     }
 }

@@ -720,3 +720,31 @@ async fn a_configured_breach_corpus_refuses_listed_passwords() {
     s.stop().await;
     let _ = std::fs::remove_file(path);
 }
+
+#[tokio::test]
+async fn devices_show_where_they_signed_in_from_the_geoip_database() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/geoip");
+    let s = TestServer::start(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.geoip.city = Some(data.join("GeoIP2-City-Test.mmdb"));
+        c.geoip.asn = Some(data.join("GeoLite2-ASN-Test.mmdb"));
+    })
+    .await;
+    let c = Client::new();
+    sign_up(&s, &c, "owner@example.com").await;
+    let r = c
+        .post(s.url("/v1/sessions"))
+        .header("x-forwarded-for", "81.2.69.160")
+        .json(&json!({"email": "owner@example.com", "password": PASSWORD, "device_id": "tv-1", "device_type": "tv"}))
+        .send()
+        .await
+        .unwrap();
+    let token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, list) = get(&c, s.url("/v1/me/devices"), &token).await;
+    assert_eq!(list[0]["location"], "London, GB", "{list}");
+    assert_eq!(list[0]["ip"], "81.2.69.160");
+    s.stop().await;
+}

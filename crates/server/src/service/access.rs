@@ -2,9 +2,9 @@
 //! written back to the store under optimistic concurrency, so two nodes handling
 //! events of one account never lose an update.
 //!
-//! Population statistics (the likelihood ratio's denominator) are learnt per node
-//! from the events it sees, exactly as `hearth replay` learns them over a file: a
-//! single node fed the same stream decides exactly as replay does.
+//! The engine reads its frozen population statistics (`Engine::decide`), exactly as
+//! `hearth replay` does by default, so the API and replay decide alike on the same
+//! stream whatever the node and whatever the order other accounts' events arrive in.
 
 use super::{ServiceError, ServiceResult};
 use crate::app::App;
@@ -34,7 +34,20 @@ impl App {
         }
     }
 
-    pub async fn access(&self, event: AccessEvent) -> ServiceResult<Decision> {
+    /// "City, CC" for an address, when a GeoIP database knows it.
+    pub fn locate(&self, event: &AccessEvent) -> Option<String> {
+        let mut ev = event.clone();
+        self.enricher.enrich(&mut ev);
+        match (ev.city, ev.country) {
+            (Some(city), Some(cc)) => Some(format!("{city}, {cc}")),
+            (None, Some(cc)) => Some(cc),
+            (Some(city), None) => Some(city),
+            (None, None) => None,
+        }
+    }
+
+    pub async fn access(&self, mut event: AccessEvent) -> ServiceResult<Decision> {
+        self.enricher.enrich(&mut event);
         let account = event.account.as_str().to_owned();
         for _ in 0..MAX_RETRIES {
             let stored = self.store.engine_state(&account).await?;
@@ -48,13 +61,7 @@ impl App {
                 None => (0, AccountState::default()),
             };
             let before = self.engine.verdict(&state, &event.account, event.ts);
-            let decision = {
-                let mut global = self.global.lock().map_err(|_| {
-                    ServiceError::Internal("population statistics lock poisoned".into())
-                })?;
-                self.engine
-                    .decide_with(&mut global, &mut state, &event, event.ts)
-            };
+            let decision = self.engine.decide(&mut state, &event, event.ts);
             let after = self.engine.verdict(&state, &event.account, event.ts);
             let json =
                 serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;

@@ -374,6 +374,15 @@ impl App {
             })
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| default_device_name(device_type, client.user_agent.as_deref()));
+        let sign_in = super::codes::client_event(
+            &account.id,
+            &device_id,
+            device_type,
+            client,
+            EventKind::SignIn,
+            None,
+        );
+        let location = self.locate(&sign_in);
         let session = self
             .store
             .create_session(&NewSession {
@@ -385,7 +394,7 @@ impl App {
                 name,
                 ip,
                 user_agent: client.user_agent.clone(),
-                location: None,
+                location,
                 now: t,
             })
             .await?;
@@ -404,9 +413,7 @@ impl App {
             json!({"session": session.id, "with": how}),
         )
         .await?;
-        let mut decision = self
-            .access(self.device_event(&session, client, EventKind::SignIn, None))
-            .await?;
+        let mut decision = self.access(sign_in).await?;
         if let Some(method) = verified_by {
             decision = self
                 .access(self.device_event(&session, client, EventKind::Verified, Some(method)))

@@ -232,22 +232,14 @@ impl App {
         kind: EventKind,
         method: Option<VerifyMethod>,
     ) -> AccessEvent {
-        AccessEvent {
-            ts: now(),
-            account: AccountId(session.account_id.clone()),
-            device: DeviceId(session.device_id.clone()),
-            device_type: parse_device_type(&session.device_type),
-            ip: client.ip,
+        client_event(
+            &session.account_id,
+            &session.device_id,
+            parse_device_type(&session.device_type),
+            client,
             kind,
             method,
-            user_agent: client.user_agent.clone(),
-            country: None,
-            city: None,
-            lat: None,
-            lon: None,
-            asn: None,
-            anonymous: None,
-        }
+        )
     }
 
     fn device_info(session: &Session) -> DeviceInfo {
@@ -608,6 +600,33 @@ impl App {
             Some(state) => state.device_standing(&DeviceId(device.to_owned()), now()),
             None => Standing::Unknown,
         })
+    }
+}
+
+/// An access event for a device talking to Hearth directly, at the current time.
+pub(crate) fn client_event(
+    account: &str,
+    device: &str,
+    device_type: DeviceType,
+    client: &Client,
+    kind: EventKind,
+    method: Option<VerifyMethod>,
+) -> AccessEvent {
+    AccessEvent {
+        ts: now(),
+        account: AccountId(account.to_owned()),
+        device: DeviceId(device.to_owned()),
+        device_type,
+        ip: client.ip,
+        kind,
+        method,
+        user_agent: client.user_agent.clone(),
+        country: None,
+        city: None,
+        lat: None,
+        lon: None,
+        asn: None,
+        anonymous: None,
     }
 }
 
