@@ -7,6 +7,7 @@
 use crate::brands::{default_brands, leet_fold, skeleton, Brand};
 use crate::cues::{has_code, CueMatcher};
 use crate::domains::{analyse_host, registered_domain};
+use crate::features::strip_hosts;
 use crate::model::{sigmoid, Model};
 use crate::text::{fold, tokenize, truncate, Token, MAX_ANALYSED_BYTES};
 use crate::{urls, Label, Message, ReasonCode, Verdict};
@@ -124,11 +125,6 @@ impl Checker {
             symbol_names,
             long_words,
         }
-    }
-
-    fn is_official_host(&self, host: &str) -> bool {
-        let reg = registered_domain(host).unwrap_or(host);
-        self.brands.iter().any(|b| b.is_official(reg))
     }
 
     /// The brands this checker protects.
@@ -309,18 +305,13 @@ impl Checker {
             add(ReasonCode::CodeWithoutLink, &mut reasons);
         }
 
-        // Model. Official links are judged by their domain, not by the wording model
-        // (which learnt that any link is spammy), so they are cut out of its input.
-        let raw = if official > 0 {
-            self.model.logit(&strip_hosts(
-                &folded,
-                found
-                    .iter()
-                    .filter(|u| self.is_official_host(&u.host))
-                    .map(|u| u.host.as_str()),
-            ))
+        // Model: wording only. Links are judged above by their domains; the model learnt
+        // from a corpus where almost any link meant spam, so they are cut out of its input.
+        let raw = if found.is_empty() {
+            self.model.logit_prepared(&folded)
         } else {
-            self.model.logit(text)
+            self.model
+                .logit_prepared(&strip_hosts(&folded, found.iter().map(|u| u.host.as_str())))
         };
         let mut model_logit = self.model.calibrated_logit(raw).clamp(-12.0, 12.0);
         // A message with no link, no number to call or text and no request gives the
@@ -361,20 +352,6 @@ impl Checker {
             urls: found.into_iter().map(|u| u.url).collect(),
         }
     }
-}
-
-/// `folded` without the whitespace-separated chunks that contain one of `hosts`
-/// (one pass per host over the text, so linear in its length).
-fn strip_hosts<'a>(folded: &str, hosts: impl Iterator<Item = &'a str>) -> String {
-    let hosts: Vec<&str> = hosts.collect();
-    let mut out = String::with_capacity(folded.len());
-    for chunk in folded.split_whitespace() {
-        if !hosts.iter().any(|h| chunk.contains(h)) {
-            out.push_str(chunk);
-            out.push(' ');
-        }
-    }
-    out
 }
 
 /// A way to answer or pay the sender: a phone number (9+ digits, possibly grouped), a

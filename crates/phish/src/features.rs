@@ -37,6 +37,37 @@ fn hash_str(seed: u32, s: &str) -> u32 {
     h
 }
 
+/// `text` folded, without the whitespace-separated chunks that hold a link: the model
+/// judges wording; links are judged by their domains (see [`crate::domains`]).
+pub fn without_links(text: &str) -> String {
+    let text = truncate(text, MAX_ANALYSED_BYTES);
+    let folded = fold(text);
+    let found = crate::urls::extract(text);
+    if found.is_empty() {
+        return folded;
+    }
+    strip_hosts(&folded, found.iter().map(|u| u.host.as_str()))
+}
+
+/// `folded` without the whitespace-separated chunks that contain one of `hosts` (ASCII
+/// lowercase; a chunk is compared after IDNA-free lowercasing, so punycode hosts written
+/// in Unicode are matched through their first ASCII label only when present).
+pub fn strip_hosts<'a>(folded: &str, hosts: impl Iterator<Item = &'a str>) -> String {
+    let hosts: Vec<&str> = hosts.collect();
+    let mut out = String::with_capacity(folded.len());
+    for chunk in folded.split_whitespace() {
+        let linky = hosts.iter().any(|h| chunk.contains(h))
+            || chunk.contains("http")
+            || chunk.contains("www.")
+            || chunk.contains("[.]");
+        if !linky {
+            out.push_str(chunk);
+            out.push(' ');
+        }
+    }
+    out
+}
+
 /// Append the feature indices of `text` (masked to `2^dim_log2`) to `out`.
 pub fn extract(text: &str, dim_log2: u32, out: &mut Vec<u32>) {
     let mask = (1u32 << dim_log2.min(31)) - 1;

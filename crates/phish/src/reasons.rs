@@ -132,7 +132,7 @@ impl ReasonCode {
             UrlShortener => 1.5,
             UnusualTld => 1.0,
             ObfuscatedLink => 2.0,
-            UnknownLink => 0.5,
+            UnknownLink => 1.0,
             ManyLinks => 0.5,
             PaymentProblem => 1.5,
             AccountSuspended => 1.5,

@@ -113,7 +113,7 @@ fn featurize(samples: &[Sample], dim_log2: u32) -> Vec<Vec<u32>> {
         .iter()
         .map(|s| {
             let mut f = Vec::new();
-            crate::features::extract(&s.text, dim_log2, &mut f);
+            crate::features::extract(&crate::features::without_links(&s.text), dim_log2, &mut f);
             f
         })
         .collect()

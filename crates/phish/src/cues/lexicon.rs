@@ -203,3 +203,10 @@ pub(super) const NEGATIONS: &[&str] = &[
 
 /// Words that announce a one-time code.
 pub const CODE_WORDS: &[&str] = &["code", "codigo", "cod", "otp", "pin", "passcode", "token"];
+
+/// Verbs right before a one-time code ("use 220931 to sign in").
+#[rustfmt::skip]
+pub const CODE_VERBS: &[&str] = &[
+    "use", "enter", "type", "utilisez", "saisissez", "entrez", "utilize", "use", "introduza", "insira",
+    "digite", "usa", "utiliza", "introduce", "ingresa", "escribe",
+];

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 mod lexicon;
 
-pub use lexicon::CODE_WORDS;
+pub use lexicon::{CODE_VERBS, CODE_WORDS};
 use lexicon::{CUES, NEGATIONS};
 
 struct Phrase {
@@ -151,13 +151,14 @@ impl CueMatcher {
     }
 }
 
-/// Does the text carry a one-time code (4–8 digits next to a code word)?
+/// Does the text carry a one-time code: 4–8 digits with a code word anywhere, or right
+/// after a verb like "use" / "enter"?
 pub fn has_code(tokens: &[Token<'_>]) -> bool {
+    let is_code = |w: &str| (4..=8).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit());
     let has_word = tokens.iter().any(|t| CODE_WORDS.contains(&t.word));
-    has_word
-        && tokens
-            .iter()
-            .any(|t| (4..=8).contains(&t.word.len()) && t.word.bytes().all(|b| b.is_ascii_digit()))
+    tokens.iter().enumerate().any(|(i, t)| {
+        is_code(t.word) && (has_word || (i > 0 && CODE_VERBS.contains(&tokens[i - 1].word)))
+    })
 }
 
 #[cfg(test)]
