@@ -414,57 +414,71 @@ async fn repeated_failures_lock_then_release_and_never_lock_the_owner_out_for_go
     .await;
     let c = Client::new();
     sign_up(&s, &c, "owner@example.com").await;
-    // The owner's TV signs in once, so it is a known device.
-    token(&s, &c, "owner@example.com", "tv-1", "tv").await;
-
-    for i in 0..5 {
-        let (st, body) = sign_in(
-            &s,
-            &c,
-            "owner@example.com",
-            "Wrong-Guess-1!",
-            "attacker",
-            "computer",
-        )
-        .await;
-        assert_eq!(st, StatusCode::UNAUTHORIZED, "attempt {i}: {body}");
-        assert_eq!(body["error"]["code"], "invalid_credentials");
-    }
+    // The owner's TV signs in once and keeps its device key.
+    let (_, tv) = sign_in(&s, &c, "owner@example.com", PASSWORD, "tv-1", "tv").await;
+    let tv_key = tv["device_key"].as_str().unwrap().to_owned();
+    let attempt = |password: &str, device: &str, key: Option<&str>| {
+        c.post(s.url("/v1/sessions"))
+            .json(&json!({"email": "owner@example.com", "password": password, "device_id": device, "device_type": "tv", "device_key": key}))
+            .send()
+    };
+    let fail_five = || async {
+        for i in 0..5 {
+            let r = attempt("Wrong-Guess-1!", "attacker", None).await.unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "invalid_credentials");
+        }
+    };
+    fail_five().await;
     // The fifth failure started a delay: even the right password waits, with Retry-After.
-    let resp = c
-        .post(s.url("/v1/sessions"))
-        .json(&json!({"email": "owner@example.com", "password": PASSWORD, "device_id": "attacker", "device_type": "computer"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = attempt(PASSWORD, "attacker", None).await.unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().get("retry-after").is_some());
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["reasons"][0], "account_locked");
-    // The owner's known TV is not held back by the account-wide lock.
+    // Naming the TV's device id is not enough to pass; its device key is.
     assert_eq!(
-        sign_in(&s, &c, "owner@example.com", PASSWORD, "tv-1", "tv")
+        attempt(PASSWORD, "tv-1", None).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        attempt(PASSWORD, "tv-1", Some("hk_0000"))
             .await
-            .0,
+            .unwrap()
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        attempt(PASSWORD, "tv-1", Some(&tv_key))
+            .await
+            .unwrap()
+            .status(),
         StatusCode::CREATED
     );
-    // A success clears the count; an attacker starts from zero again, and the lock ends by itself.
+
+    // Locked again, the lock ends by itself: nobody is locked out for good.
+    fail_five().await;
+    assert_eq!(
+        attempt(PASSWORD, "new-laptop", None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
-    let (st, body) = sign_in(
-        &s,
-        &c,
-        "owner@example.com",
-        PASSWORD,
-        "new-laptop",
-        "computer",
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        attempt(PASSWORD, "new-laptop", None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
     let failed = s
         .app
         .metrics
         .counter("hearth_sign_ins_total", &[("result", "failed")]);
-    assert_eq!(failed, 5);
+    assert_eq!(failed, 10);
     s.stop().await;
 }
 

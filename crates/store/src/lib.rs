@@ -100,6 +100,8 @@ pub trait Store: CodeStore + PhishStore + Send + Sync + 'static {
     ) -> Result<Vec<(String, String)>>;
     /// Whether this device id ever held a session on the account (signed out or not).
     async fn device_known(&self, account: &str, device_id: &str) -> Result<bool>;
+    /// Whether a session of the account (signed out or not) was given this device key.
+    async fn device_key_known(&self, account: &str, key_hash: &[u8]) -> Result<bool>;
 
     // Failure counters (brute force); shared by every node through the database.
     async fn bump_counter(&self, key: &str, now: Timestamp, window_ms: i64) -> Result<Counter>;

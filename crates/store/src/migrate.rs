@@ -27,6 +27,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "sharing",
         sql: include_str!("../migrations/sqlite/0004_sharing.sql"),
     },
+    Migration {
+        version: 5,
+        name: "device_keys",
+        sql: include_str!("../migrations/sqlite/0005_device_keys.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -49,6 +54,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "sharing",
         sql: include_str!("../migrations/postgres/0004_sharing.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "device_keys",
+        sql: include_str!("../migrations/postgres/0005_device_keys.sql"),
     },
 ];
 

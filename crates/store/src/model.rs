@@ -66,6 +66,8 @@ pub struct NewSession {
     pub ip: String,
     pub user_agent: Option<String>,
     pub location: Option<String>,
+    /// Keyed hash of the device key handed to the device at this sign-in.
+    pub device_key_hash: Option<Vec<u8>>,
     pub now: Timestamp,
 }
 

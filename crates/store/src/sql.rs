@@ -260,8 +260,8 @@ macro_rules! impl_store {
 
             async fn create_session(&self, new: &NewSession) -> crate::Result<Session> {
                 let sql = format!(
-                    "INSERT INTO sessions (id, account_id, token_hash, device_id, device_type, name, ip, user_agent, location, created_at, last_seen_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {SESSION_COLS}"
+                    "INSERT INTO sessions (id, account_id, token_hash, device_id, device_type, name, ip, user_agent, location, created_at, last_seen_at, device_key_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING {SESSION_COLS}"
                 );
                 let row = sqlx::query(&sql)
                     .bind(&new.id)
@@ -274,6 +274,7 @@ macro_rules! impl_store {
                     .bind(&new.user_agent)
                     .bind(&new.location)
                     .bind(new.now.0)
+                    .bind(&new.device_key_hash)
                     .fetch_one(&self.pool)
                     .await
                     .map_err(db_err)?;
@@ -381,6 +382,16 @@ macro_rules! impl_store {
                 let row = sqlx::query("SELECT 1 AS one FROM sessions WHERE account_id = $1 AND device_id = $2 LIMIT 1")
                     .bind(account)
                     .bind(device_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.is_some())
+            }
+
+            async fn device_key_known(&self, account: &str, key_hash: &[u8]) -> crate::Result<bool> {
+                let row = sqlx::query("SELECT 1 AS one FROM sessions WHERE account_id = $1 AND device_key_hash = $2 LIMIT 1")
+                    .bind(account)
+                    .bind(key_hash)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_err)?;

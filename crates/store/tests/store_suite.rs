@@ -31,6 +31,7 @@ fn session(id: &str, account: &str, token: u8, now: i64) -> NewSession {
         ip: "203.0.113.7".into(),
         user_agent: Some("Hearth-Test/1".into()),
         location: Some("Lisbon, PT".into()),
+        device_key_hash: Some(vec![token; 16]),
         now: Timestamp(now),
     }
 }
@@ -131,6 +132,14 @@ async fn sessions_list_rename_and_sign_out() {
         .unwrap());
     assert!(s.session_by_token(&[2; 32]).await.unwrap().is_none());
     assert!(s.device_known("a1", "dev-s2").await.unwrap());
+    assert!(
+        s.device_key_known("a1", &[2; 16]).await.unwrap(),
+        "signed out, still known"
+    );
+    assert!(
+        !s.device_key_known("a2", &[2; 16]).await.unwrap(),
+        "another account's key"
+    );
 
     let n = s
         .revoke_all_sessions("a1", Some("s1"), "password_changed", Timestamp(60))

@@ -51,23 +51,21 @@ pub async fn sign_in(
     client: Client,
     Body(b): Body<SignInBody>,
 ) -> ApiResult<(StatusCode, Json<SignedInBody>)> {
-    let s = app
-        .sign_in(
-            SignIn {
-                email: b.email,
-                password: b.password,
-                device_id: b.device_id,
-                device_type: b.device_type,
-                device_name: b.device_name,
-            },
-            &client,
-        )
-        .await?;
+    let key = b.device_key;
+    let req = SignIn {
+        email: b.email,
+        password: b.password,
+        device_id: b.device_id,
+        device_type: b.device_type,
+        device_name: b.device_name,
+    };
+    let s = app.sign_in_device(req, key.as_deref(), &client).await?;
     Ok((
         StatusCode::CREATED,
         Json(SignedInBody {
             token: s.token,
             session_id: s.session.id,
+            device_key: s.device_key,
             device_id: s.session.device_id,
             must_change_password: s.must_change_password,
             decision: DecisionDoc::from_decision(&s.decision),

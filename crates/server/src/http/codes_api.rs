@@ -60,6 +60,8 @@ pub struct CodeSignInBody {
     #[schema(value_type = String, example = "tv")]
     pub device_type: Option<hearth_core::DeviceType>,
     pub device_name: Option<String>,
+    /// The `device_key` this device got at an earlier sign-in, if any.
+    pub device_key: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -138,23 +140,23 @@ pub async fn sign_in_with_code(
     client: Client,
     Body(b): Body<CodeSignInBody>,
 ) -> ApiResult<(StatusCode, Json<SignedInBody>)> {
+    let key = b.device_key;
+    let req = SignIn {
+        email: b.email,
+        password: b.code,
+        device_id: b.device_id,
+        device_type: b.device_type.unwrap_or(hearth_core::DeviceType::Other),
+        device_name: b.device_name,
+    };
     let s = app
-        .sign_in_with_code(
-            SignIn {
-                email: b.email,
-                password: b.code,
-                device_id: b.device_id,
-                device_type: b.device_type.unwrap_or(hearth_core::DeviceType::Other),
-                device_name: b.device_name,
-            },
-            &client,
-        )
+        .sign_in_device_with_code(req, key.as_deref(), &client)
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(SignedInBody {
             token: s.token,
             session_id: s.session.id,
+            device_key: s.device_key,
             device_id: s.session.device_id,
             must_change_password: s.must_change_password,
             decision: DecisionDoc::from_decision(&s.decision),

@@ -35,6 +35,8 @@ pub struct SignInBody {
     #[serde(default = "other_device")]
     pub device_type: DeviceType,
     pub device_name: Option<String>,
+    /// The `device_key` this device got at an earlier sign-in, if any.
+    pub device_key: Option<String>,
 }
 
 fn other_device() -> DeviceType {
@@ -47,6 +49,9 @@ pub struct SignedInBody {
     pub token: String,
     pub session_id: String,
     pub device_id: String,
+    /// Keep it and send it at the next sign-in: it marks this device as known, so
+    /// someone else's failed guesses do not lock it out.
+    pub device_key: String,
     pub must_change_password: bool,
     pub decision: DecisionDoc,
 }

@@ -28,6 +28,9 @@ pub struct SignIn {
 
 pub struct SignedIn {
     pub token: String,
+    /// A secret for the device to keep and present at its next sign-in: it proves the
+    /// device signed in before, so the account-wide failure lock does not hold it back.
+    pub device_key: String,
     pub session: Session,
     pub must_change_password: bool,
     pub decision: Decision,
@@ -226,13 +229,17 @@ impl App {
         &self,
         account: Option<&Account>,
         email: &str,
-        device_id: Option<&str>,
+        device_key: Option<&str>,
         client: &Client,
     ) -> ServiceResult<()> {
         let t = now();
         let ip = client.ip.to_string();
-        let known_device = match (account, device_id) {
-            (Some(a), Some(d)) => self.store.device_known(&a.id, d).await?,
+        let known_device = match (account, device_key) {
+            (Some(a), Some(k)) => {
+                self.store
+                    .device_key_known(&a.id, &self.key.mac("device-key", &[k.as_bytes()]))
+                    .await?
+            }
             _ => false,
         };
         let verdict = self.config.throttle.check(
@@ -259,11 +266,21 @@ impl App {
     /// account, throttle the source address, and spot one address trying many
     /// accounts.
     pub async fn sign_in(&self, req: SignIn, client: &Client) -> ServiceResult<SignedIn> {
+        self.sign_in_device(req, None, client).await
+    }
+
+    /// [`App::sign_in`] for a device that presents the device key of an earlier sign-in.
+    pub async fn sign_in_device(
+        &self,
+        req: SignIn,
+        device_key: Option<&str>,
+        client: &Client,
+    ) -> ServiceResult<SignedIn> {
         let t = now();
         let email = normalize_email(&req.email).unwrap_or_else(|| req.email.trim().to_lowercase());
         let acct_key = self.email_counter_key(&email);
         let account = self.store.account_by_email(&email).await?;
-        self.throttle_guard(account.as_ref(), &email, req.device_id.as_deref(), client)
+        self.throttle_guard(account.as_ref(), &email, device_key, client)
             .await?;
 
         let stored = account
@@ -300,11 +317,21 @@ impl App {
     /// sign-in code the owner created; the password never leaves the owner. The device
     /// counts as verified by the owner.
     pub async fn sign_in_with_code(&self, req: SignIn, client: &Client) -> ServiceResult<SignedIn> {
+        self.sign_in_device_with_code(req, None, client).await
+    }
+
+    /// [`App::sign_in_with_code`] with the device key of an earlier sign-in.
+    pub async fn sign_in_device_with_code(
+        &self,
+        req: SignIn,
+        device_key: Option<&str>,
+        client: &Client,
+    ) -> ServiceResult<SignedIn> {
         let t = now();
         let email = normalize_email(&req.email).unwrap_or_else(|| req.email.trim().to_lowercase());
         let acct_key = self.email_counter_key(&email);
         let account = self.store.account_by_email(&email).await?;
-        self.throttle_guard(account.as_ref(), &email, req.device_id.as_deref(), client)
+        self.throttle_guard(account.as_ref(), &email, device_key, client)
             .await?;
         let checked = match &account {
             Some(a) => {
@@ -362,6 +389,7 @@ impl App {
             .clear_counter(&format!("pair:{ip}:{acct_key}"))
             .await?;
         let token = format!("hs_{}", random_hex(32));
+        let device_key = format!("hk_{}", random_hex(16));
         let device_id = device_id
             .filter(|d| !d.trim().is_empty() && d.len() <= 128)
             .unwrap_or_else(|| format!("d-{}", random_hex(8)));
@@ -389,6 +417,11 @@ impl App {
                 id: format!("ses_{}", random_hex(12)),
                 account_id: account.id.clone(),
                 token_hash: self.key.mac("session", &[token.as_bytes()]).to_vec(),
+                device_key_hash: Some(
+                    self.key
+                        .mac("device-key", &[device_key.as_bytes()])
+                        .to_vec(),
+                ),
                 device_id: device_id.clone(),
                 device_type: device_type.as_str().to_owned(),
                 name,
@@ -421,6 +454,7 @@ impl App {
         }
         Ok(SignedIn {
             token,
+            device_key,
             session,
             must_change_password: account.must_change_password,
             decision,
