@@ -79,7 +79,7 @@ impl CueMatcher {
     }
 
     /// The cues found in `tokens` (from [`crate::text::tokenize`]), without duplicates,
-    /// in the order of [`CUES`].
+    /// in the order of the cue table.
     pub fn find(&self, tokens: &[Token<'_>]) -> Vec<ReasonCode> {
         // Per phrase: next slot expected, position and sentence of the last slot matched.
         let mut state: Vec<(u8, u32, u32)> = vec![(0, 0, 0); self.phrases.len()];
