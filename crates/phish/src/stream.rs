@@ -85,6 +85,10 @@ pub fn check_stream<R: BufRead, W: Write>(
         if buf.last() == Some(&b'\r') {
             buf.pop();
         }
+        // Files saved by some editors start with a UTF-8 byte-order mark.
+        if line_no == 1 && buf.starts_with(&[0xef, 0xbb, 0xbf]) {
+            buf.drain(..3);
+        }
         out.clear();
         let result: Result<Message, String> = if cut {
             Err(format!("line longer than {MAX_LINE_BYTES} bytes"))
@@ -173,6 +177,13 @@ mod tests {
             "{s}"
         );
         assert!(s.ends_with("\"urls\":[]}\n"), "{s}");
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf_are_accepted() {
+        let (lines, stats) = run(b"\xef\xbb\xbf{\"text\":\"hi\"}\r\n{\"text\":\"yo\"}\r\n");
+        assert_eq!(stats.errors, 0, "{lines:?}");
+        assert_eq!(stats.lines, 2);
     }
 
     #[test]
