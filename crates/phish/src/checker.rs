@@ -246,10 +246,12 @@ impl Checker {
                     add(ReasonCode::SenderLookalike, &mut reasons);
                 }
                 let reg = registered_domain(&domain).unwrap_or(&domain);
-                if !mentioned.is_empty()
-                    && !mentioned.iter().any(|&b| self.brands[b].is_official(reg))
-                {
-                    add(ReasonCode::SenderDomainMismatch, &mut reasons);
+                if !mentioned.is_empty() {
+                    if mentioned.iter().any(|&b| self.brands[b].is_official(reg)) {
+                        add(ReasonCode::OfficialSender, &mut reasons);
+                    } else {
+                        add(ReasonCode::SenderDomainMismatch, &mut reasons);
+                    }
                 }
             } else if is_phone_number(sender)
                 && mentioned

@@ -54,6 +54,8 @@ pub enum ReasonCode {
     AsksPersonalData,
     /// Prize, refund, free gift or "you have won" bait.
     PrizeOrRefund,
+    /// Asks to pay a small fee (delivery, customs, reactivation): the parcel-scam lure.
+    FeeRequest,
     /// The brand's name is disguised in the text (`N3tflix`, `Netfl1x`, mixed scripts).
     ObfuscatedBrand,
     /// The trained text model finds the wording typical of spam/phishing.
@@ -74,6 +76,9 @@ pub enum ReasonCode {
     SafetyNotice,
     /// The message has no link at all.
     NoLinks,
+    /// The e-mail sender's domain is an official domain of the brand named (From can be
+    /// forged, so this only lowers the score a little).
+    OfficialSender,
 }
 
 impl ReasonCode {
@@ -104,6 +109,7 @@ impl ReasonCode {
             AsksBank => "asks_bank",
             AsksPersonalData => "asks_personal_data",
             PrizeOrRefund => "prize_or_refund",
+            FeeRequest => "fee_request",
             ObfuscatedBrand => "obfuscated_brand",
             SpamLanguage => "spam_language",
             SenderDomainMismatch => "sender_domain_mismatch",
@@ -113,6 +119,7 @@ impl ReasonCode {
             CodeWithoutLink => "code_without_link",
             SafetyNotice => "safety_notice",
             NoLinks => "no_links",
+            OfficialSender => "official_sender",
         }
     }
 
@@ -144,15 +151,17 @@ impl ReasonCode {
             AsksBank => 2.5,
             AsksPersonalData => 1.5,
             PrizeOrRefund => 1.0,
+            FeeRequest => 1.5,
             ObfuscatedBrand => 2.5,
             SpamLanguage => 0.0,
             SenderDomainMismatch => 2.0,
             SenderPhoneNumber => 1.5,
             SenderLookalike => 3.0,
-            OfficialLinksOnly => -2.5,
+            OfficialLinksOnly => -3.5,
             CodeWithoutLink => -1.5,
             SafetyNotice => -1.0,
             NoLinks => -0.5,
+            OfficialSender => -1.5,
         }
     }
 }

@@ -143,6 +143,29 @@ fn sender_cues() {
 }
 
 #[test]
+fn real_account_notices_with_official_links_are_not_phishing() {
+    let v = check_from(
+        "Spotify: tu pago no se pudo procesar. Actualiza tu método de pago en https://www.spotify.com/account",
+        "Spotify <no-reply@spotify.com>",
+        Channel::Email,
+    );
+    assert_eq!(v.verdict, Label::Legitimate, "{v:?}");
+}
+
+#[test]
+fn parcel_fee_lures_are_flagged() {
+    for text in [
+        "Votre colis est en attente, payez 1,99 EUR de frais : https://colis-livraison.info",
+        "CTT: a sua encomenda aguarda o pagamento da taxa alfandegária de 2,99 EUR: https://ctt-encomenda.top",
+        "Correos: su paquete está retenido. Pague las tasas de aduana: https://correos-envio.site",
+        "Royal Mail: pay the shipping fee of 1.45 GBP to release your parcel: https://royalmail-fee.com",
+    ] {
+        let v = check(text);
+        assert_eq!(v.verdict, Label::Phishing, "{text}: {v:?}");
+    }
+}
+
+#[test]
 fn ordinary_messages_are_legitimate() {
     for text in [
         "Are we still on for dinner tonight?",

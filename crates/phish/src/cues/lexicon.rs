@@ -94,6 +94,16 @@ pub(super) const SEND_BACK_VERB: &[&str] = &[
     "partag*", "communiqu*", "donn*", "envi*", "respond*", "partilh*", "compartilh*", "repass*",
     "diga", "compart*", "reenvi*", "dile", "dig*",
 ];
+#[rustfmt::skip]
+pub(super) const PAY_VERB: &[&str] = &[
+    "pay", "payez", "payer", "reglez", "regler", "pague", "pagar", "paga", "pagues", "efetue o pagamento",
+    "settle",
+];
+#[rustfmt::skip]
+pub(super) const FEE_OBJ: &[&str] = &[
+    "fee", "fees", "customs", "shipping", "delivery", "postage", "frais", "douane", "livraison",
+    "taxa", "taxas", "portes", "alfandega", "envio", "entrega", "tasa", "tasas", "aduana", "gastos",
+];
 /// Someone the victim is told to hand a code to.
 #[rustfmt::skip]
 pub(super) const AGENT_OBJ: &[&str] = &[
@@ -187,6 +197,11 @@ pub(super) const CUES: &[CueDef] = &[
         reason: ReasonCode::AsksPersonalData,
         negatable: true,
         groups: &[REQ_VERB, PERSONAL_OBJ],
+    },
+    CueDef {
+        reason: ReasonCode::FeeRequest,
+        negatable: false,
+        groups: &[PAY_VERB, FEE_OBJ],
     },
     CueDef {
         reason: ReasonCode::PrizeOrRefund,
