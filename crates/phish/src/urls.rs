@@ -238,7 +238,9 @@ fn parse_candidate(chars: &[char], obf: &[bool], start: usize, end: usize) -> Op
         let labels_ok = host
             .split('.')
             .all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-'));
-        if !labels_ok || !domains::has_known_suffix(&host) {
+        // A bare word.word needs a real public suffix; a link written with a scheme is a
+        // link whatever its TLD (a new or private one is still where the click goes).
+        if !labels_ok || (scheme.is_none() && !domains::has_known_suffix(&host)) {
             return None;
         }
         let tld = host.rsplit('.').next().unwrap_or("");

@@ -2,7 +2,7 @@
 //! service's own code messages must be legitimate; their impersonations with a foreign
 //! link must be phishing.
 
-use hearth_phish::{Channel, Checker, Label, Message, ReasonCode};
+use hearth_phish::{Channel, Checker, CheckerConfig, Label, Message, ReasonCode};
 
 fn check(text: &str) -> hearth_phish::Verdict {
     Checker::default().check(&Message::text(text))
@@ -208,4 +208,33 @@ fn handmade_evaluation_set() {
             assert_eq!(v.verdict, Label::Legitimate, "{}: {v:?}", s.text);
         }
     }
+}
+
+#[test]
+fn the_platform_running_hearth_is_protected_by_configuration() {
+    let checker =
+        Checker::new(CheckerConfig::default().with_platform("StreamCo", &["streamco.tv"]));
+    let own = checker.check(&Message::text(
+        "StreamCo: your sign-in code is 481920. Manage your devices at https://account.streamco.tv/devices",
+    ));
+    assert_eq!(own.verdict, Label::Legitimate, "{own:?}");
+    assert!(
+        own.reasons.contains(&ReasonCode::OfficialLinksOnly),
+        "{own:?}"
+    );
+    let fake = checker.check(&Message::text(
+        "StreamCo: your sign-in code is 481920. Confirm it at https://streamco-verify.example.com/login",
+    ));
+    assert_eq!(fake.verdict, Label::Phishing, "{fake:?}");
+    assert!(
+        fake.reasons.contains(&ReasonCode::BrandInDomain),
+        "{fake:?}"
+    );
+    let look = checker.check(&Message::text(
+        "Your account is on hold: https://strearnco.com/pay",
+    ));
+    assert!(
+        look.reasons.contains(&ReasonCode::LookalikeDomain),
+        "{look:?}"
+    );
 }
