@@ -6,6 +6,7 @@ pub mod codes_api;
 pub mod error;
 pub mod extract;
 pub mod ops;
+pub mod phish_api;
 pub mod views;
 
 use crate::app::App;
@@ -39,6 +40,7 @@ pub type AppState = Arc<App>;
         codes_api::create_sign_in_code, codes_api::sign_in_with_code, codes_api::password_reset,
         codes_api::password_reset_complete, codes_api::travel_code, codes_api::travel_start,
         codes_api::household_code, codes_api::household_confirm,
+        phish_api::check, phish_api::report, phish_api::campaigns, phish_api::campaign,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::service::accounts::Guidance, crate::service::codes::CodeChannel)),
     modifiers(&Security),
@@ -117,6 +119,10 @@ pub fn router(app: AppState) -> Router {
         .route("/device/travel-pass", post(codes_api::travel_start))
         .route("/device/household/code", post(codes_api::household_code))
         .route("/device/household", post(codes_api::household_confirm))
+        .route("/messages/check", post(phish_api::check))
+        .route("/reports/phishing", post(phish_api::report))
+        .route("/admin/campaigns", get(phish_api::campaigns))
+        .route("/admin/campaigns/{id}", get(phish_api::campaign))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

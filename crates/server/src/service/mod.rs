@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod codes;
 pub mod devices;
 pub mod notify;
+pub mod phishing;
 
 use hearth_core::password::PasswordReport;
 use hearth_core::throttle::Block;
