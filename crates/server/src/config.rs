@@ -27,6 +27,8 @@ pub struct Config {
     pub demo: bool,
     /// Where members forward phishing; said in guidance.
     pub phishing_report_address: String,
+    /// The SMTP intake for reports forwarded to that address (off unless `listen` is set).
+    pub intake: crate::intake::IntakeConfig,
     /// `text` or `json`.
     pub log_format: String,
     pub passwords: PasswordsConfig,
@@ -70,6 +72,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             demo: false,
             phishing_report_address: "phishing@hearth.example".into(),
+            intake: crate::intake::IntakeConfig::default(),
             log_format: "text".into(),
             passwords: PasswordsConfig::default(),
             hashing: HashingConfig::default(),

@@ -6,6 +6,7 @@ pub mod breach;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod intake;
 pub mod metrics;
 pub mod outbox;
 pub mod secrets;
@@ -52,6 +53,7 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let intake = intake::start(&self.app).await?;
         let sweeper = tokio::spawn(sweep_idle(self.app.clone()));
         let (stop_courier, courier_stop) = tokio::sync::watch::channel(false);
         let courier = outbox::start(&self.app, courier_stop)
@@ -64,6 +66,9 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await;
         sweeper.abort();
+        if let Some((_, task)) = intake {
+            task.abort();
+        }
         // Requests are drained; the courier finishes the batch it is sending.
         let _ = stop_courier.send(true);
         let _ = courier.await;
