@@ -46,6 +46,9 @@ pub struct IntakeConfig {
     pub session_timeout_secs: u64,
     /// The name the greeting gives.
     pub hostname: String,
+    /// Reports one source may file (over the API: per client address, or per account when
+    /// signed in; over SMTP: per envelope sender) before an hour without reports; 0 = no limit.
+    pub reports_per_hour: u32,
 }
 
 impl Default for IntakeConfig {
@@ -58,6 +61,7 @@ impl Default for IntakeConfig {
             command_timeout_secs: 60,
             session_timeout_secs: 600,
             hostname: "hearth-intake".into(),
+            reports_per_hour: 30,
         }
     }
 }
@@ -160,7 +164,11 @@ async fn read_line<R: AsyncBufRead + Unpin>(
             if buf.last() == Some(&b'\r') {
                 buf.pop();
             }
-            return Ok(if too_long { Line::TooLong } else { Line::Complete });
+            return Ok(if too_long {
+                Line::TooLong
+            } else {
+                Line::Complete
+            });
         }
     }
 }
@@ -193,6 +201,20 @@ async fn take_message(app: &App, raw: &[u8], mail_from: &str) -> String {
     let mut addresses: Vec<&str> = parsed.reporter.iter().map(String::as_str).collect();
     if !mail_from.is_empty() {
         addresses.push(mail_from);
+    }
+    // Behind an MX every session comes from the relay's address: count per sender instead.
+    match app
+        .report_budget(&format!("smtp:{}", mail_from.to_ascii_lowercase()), now())
+        .await
+    {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            return "450 4.7.1 Too many reports from this sender; try again in an hour".into()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "SMTP intake: report budget unavailable");
+            return "451 4.3.0 Temporary failure, try again later".into();
+        }
     }
     let mut report = NewReport::from_email(&parsed, ReportSource::Smtp);
     match app.account_for_addresses(&addresses).await {

@@ -633,3 +633,48 @@ async fn concurrent_reports_of_one_campaign_are_all_counted() {
     assert_eq!(detail["samples"].as_array().unwrap().len(), 9);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn reports_are_limited_per_source() {
+    let s = TestServer::start(|c| c.intake.reports_per_hour = 2).await;
+    let c = Client::new();
+    let owner = member(&s, &c, "owner@example.com").await;
+    for _ in 0..2 {
+        let (st, v) = post(
+            &c,
+            s.url("/v1/reports/phishing"),
+            None,
+            json!({"text": FAKE_SMS}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, v) = post(
+        &c,
+        s.url("/v1/reports/phishing"),
+        None,
+        json!({"text": FAKE_SMS}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "too_many_reports");
+    assert_eq!(v["error"]["retry_after"], 3600);
+    // A signed-in owner has a budget of their own; checking is never limited.
+    let (st, v) = post(
+        &c,
+        s.url("/v1/reports/phishing"),
+        Some(&owner),
+        json!({"text": FAKE_SMS}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, _) = post(
+        &c,
+        s.url("/v1/messages/check"),
+        None,
+        json!({"text": FAKE_SMS}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    s.stop().await;
+}

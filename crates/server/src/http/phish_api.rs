@@ -212,7 +212,8 @@ pub async fn check(
     security((), ("session" = [])),
     responses((status = 201, description = "Stored and grouped into a campaign", body = ReportResponse),
               (status = 400, body = ErrorBody), (status = 401, description = "A session token was sent but is not valid", body = ErrorBody),
-              (status = 413, body = ErrorBody), (status = 415, description = "Neither JSON nor message/rfc822", body = ErrorBody)))]
+              (status = 413, body = ErrorBody), (status = 415, description = "Neither JSON nor message/rfc822", body = ErrorBody),
+              (status = 429, description = "Too many reports from this address or account: wait Retry-After seconds", body = ErrorBody)))]
 pub async fn report(
     State(app): State<AppState>,
     MaybeAuth(auth): MaybeAuth,
@@ -263,9 +264,30 @@ pub async fn report(
             new.lang = Some(a.account.locale.clone());
         }
     }
+    let source = match &auth {
+        Some(a) => format!("account:{}", a.account.id),
+        None => format!("ip:{}", client.ip),
+    };
     new.client = Some(client);
+    let at = now();
+    if let Some(retry) = app
+        .report_budget(&source, at)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+    {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_reports",
+            format!(
+                "too many reports from here; try again in {retry} s, or forward the message to {}",
+                app.config.phishing_report_address
+            ),
+        );
+        e.retry_after = Some(retry);
+        return Err(e.into_response());
+    }
     let r = app
-        .report_phishing(new, now())
+        .report_phishing(new, at)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
     Ok((

@@ -5,7 +5,7 @@
 
 use super::{normalize_email, random_hex, Client, ServiceError, ServiceResult};
 use crate::app::App;
-use hearth_core::time::DAY;
+use hearth_core::time::{DAY, HOUR};
 use hearth_core::Timestamp;
 use hearth_phish::campaign::{self, Campaign, Fingerprint};
 use hearth_phish::{detect_lang, guidance_with_address, Label, Lang, Message, Verdict};
@@ -270,6 +270,22 @@ impl App {
         Err(ServiceError::Unavailable(
             "the campaign kept changing while the report was filed".into(),
         ))
+    }
+
+    /// Counts one report from `source` (a client address, an account, an SMTP sender);
+    /// `Some(retry_after_secs)` once it is over `intake.reports_per_hour`. The counter key
+    /// is keyed-hashed, so the store holds no addresses.
+    pub async fn report_budget(&self, source: &str, now: Timestamp) -> ServiceResult<Option<u64>> {
+        let limit = self.config.intake.reports_per_hour;
+        if limit == 0 {
+            return Ok(None);
+        }
+        let key = format!(
+            "phish:{}",
+            &hex::encode(self.key.mac("phishing-reports", &[source.as_bytes()]))[..32]
+        );
+        let c = self.store.bump_counter(&key, now, HOUR).await?;
+        Ok((c.count > limit).then_some(u64::try_from(HOUR / 1000).unwrap_or(3600)))
     }
 
     /// The account whose e-mail is the first of `addresses` that has one
