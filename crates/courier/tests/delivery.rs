@@ -5,9 +5,6 @@
 // Test helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use hearth_core::codes::{self, CodePolicy, Purpose};
 use hearth_core::outbox::{OutboxChannel, OutboxStatus};
 use hearth_core::time::SECOND;
@@ -19,6 +16,7 @@ use hearth_courier::{
     Courier, CourierConfig, DevMailbox, EmailTransportConfig, MemoryOutbox, RetryPolicy,
     SmsTransportConfig, SmtpSecurity,
 };
+use hearth_loopback::*;
 use rand::rngs::OsRng;
 use secrecy::SecretString;
 

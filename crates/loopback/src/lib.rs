@@ -1,7 +1,7 @@
 //! Real peers on loopback for the delivery tests: a minimal SMTP server and an HTTP
 //! server that plays the SMS gateways. Both record what they receive.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
