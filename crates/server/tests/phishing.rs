@@ -331,6 +331,20 @@ async fn reports_are_grouped_into_campaigns_that_analysts_see() {
     ] {
         assert!(spec["paths"][p].is_object(), "{p} missing from the spec");
     }
+    for schema in [
+        "MessageBody",
+        "CheckResponse",
+        "ReportResponse",
+        "CampaignSummary",
+        "CampaignDetail",
+        "SampleReport",
+        "DayCount",
+    ] {
+        assert!(
+            spec["components"]["schemas"][schema].is_object(),
+            "{schema} missing from the spec"
+        );
+    }
     s.stop().await;
 }
 
@@ -401,8 +415,9 @@ struct Smtp {
 
 impl Smtp {
     async fn connect(addr: SocketAddr) -> Smtp {
-        let mut last = None;
-        // The intake starts with the server; wait for it a bounded while.
+        let mut last = String::new();
+        // The intake starts with the server, and a closing session frees its slot a
+        // moment after its last reply: retry a bounded number of times.
         for _ in 0..100 {
             match TcpStream::connect(addr).await {
                 Ok(s) => {
@@ -411,15 +426,18 @@ impl Smtp {
                         r: BufReader::new(r),
                         w,
                     };
-                    let greeting = smtp.read().await;
-                    assert!(greeting.starts_with("220 "), "{greeting}");
-                    return smtp;
+                    let mut greeting = String::new();
+                    let _ = smtp.r.read_line(&mut greeting).await;
+                    if greeting.starts_with("220 ") {
+                        return smtp;
+                    }
+                    last = greeting;
                 }
-                Err(e) => last = Some(e),
+                Err(e) => last = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("intake never listened on {addr}: {last:?}");
+        panic!("no SMTP greeting from {addr}: {last}");
     }
 
     async fn read(&mut self) -> String {
@@ -676,5 +694,33 @@ async fn reports_are_limited_per_source() {
     )
     .await;
     assert_eq!(st, StatusCode::OK);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_intake_bounds_sessions_and_idle_clients() {
+    let intake = free_port();
+    let s = TestServer::start(|c| {
+        c.intake.listen = Some(intake);
+        c.intake.max_sessions = 1;
+        c.intake.command_timeout_secs = 1;
+    })
+    .await;
+    let mut first = Smtp::connect(intake).await;
+    assert!(first.cmd("HELO a.example").await.starts_with("250"));
+    // The only slot is taken: the next connection is told so and closed.
+    let busy = TcpStream::connect(intake).await.unwrap();
+    let mut busy = BufReader::new(busy);
+    let mut line = String::new();
+    busy.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("421 "), "{line}");
+    // Commands before the greeting's prerequisites, unknown ones, and idling.
+    assert!(first.cmd("RCPT TO:<x@y.example>").await.starts_with("503"));
+    assert!(first.cmd("STARTTLS").await.starts_with("502"));
+    let timeout = first.read().await;
+    assert!(timeout.starts_with("421 4.4.2"), "{timeout}");
+    // The slot is free again.
+    let mut again = Smtp::connect(intake).await;
+    assert!(again.cmd("QUIT").await.starts_with("221"));
     s.stop().await;
 }
