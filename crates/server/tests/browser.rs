@@ -418,6 +418,9 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
         .contains("netflix-billing-update.top"));
     assert!(!p.text("#guidance").await.is_empty());
     p.shot("check-message").await;
+    // Reported: it joins the analysts' campaigns.
+    p.submit("#report-form button[type=submit]", "#reported")
+        .await;
 
     // The same page in French, then back.
     p.submit("a[hreflang=fr]", "#check-form").await;
@@ -459,6 +462,12 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
     let chart = p.wait("#evidence-chart").await.html(false).await.unwrap();
     assert!(chart.contains("foreign devices (30 days)"), "{chart}");
     p.shot("analysts-account").await;
+    // The reported text forms a phishing campaign, with the message as a sample.
+    p.open("/admin", "#campaigns").await;
+    p.submit("#campaigns tbody tr a", "#samples").await;
+    let samples = p.text("#samples").await;
+    assert!(samples.contains("netflix-billing-update.top"), "{samples}");
+    p.shot("analysts-campaign").await;
 
     p.c.close().await.unwrap();
     drop(driver);

@@ -197,6 +197,7 @@ async fn every_page_carries_the_security_headers() {
         "/",
         "/admin",
         "/admin/accounts/a-1",
+        "/admin/campaigns/c-1",
         "/static/hearth.css",
         "/lang/fr?next=/check",
     ]) {
@@ -294,6 +295,7 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
             "/device/switch",
             "/device/travel",
             "/reset/complete",
+            "/check/report",
         ]
         .map(String::from),
     );

@@ -1,7 +1,8 @@
 //! The analysts' dashboard (administrators only): accounts ranked by sharing and
 //! resale evidence, flagged accounts with the engine's verdict, audit-log search, and a
 //! review page per account (verdict, evidence chart, map of its household connections,
-//! timeline). Charts are inline SVG drawn here: no script, no tiles, no CDN.
+//! timeline), and phishing campaigns grouped from members' reports (counts over 14 days,
+//! sanitised samples). Charts are inline SVG drawn here: no script, no tiles, no CDN.
 
 use super::ctx::Ctx;
 use super::devices::engine_state;
@@ -50,6 +51,7 @@ pub struct Search {
 pub struct AdminPage {
     pub base: Base,
     pub ranked: Vec<RankedRow>,
+    pub campaigns: Vec<CampaignRow>,
     pub flagged: Vec<FlaggedRow>,
     pub account: String,
     pub kind: String,
@@ -117,6 +119,14 @@ pub async fn dashboard(ctx: Ctx, Query(q): Query<Search>) -> Response {
             account: r.account,
         });
     }
+    let campaigns = ctx
+        .app
+        .campaigns(20, 0, t)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|c| campaign_row(&tr, c))
+        .collect();
     let (account, kind, ip) = (non_empty(q.account), non_empty(q.kind), non_empty(q.ip));
     let searched = account.is_some() || kind.is_some() || ip.is_some();
     let entries = ctx
@@ -137,6 +147,7 @@ pub async fn dashboard(ctx: Ctx, Query(q): Query<Search>) -> Response {
     ctx.page(&AdminPage {
         base,
         ranked,
+        campaigns,
         flagged,
         account: account.unwrap_or_default(),
         kind: kind.unwrap_or_default(),
@@ -298,4 +309,130 @@ pub async fn account(ctx: Ctx, Path(id): Path<String>) -> Response {
         places,
         timeline,
     })
+}
+
+/// One day's bar of a campaign's 14-day chart.
+pub struct DayBar {
+    pub x: u32,
+    pub y: u32,
+    pub height: u32,
+    pub label: String,
+}
+
+/// A phishing campaign as listed.
+pub struct CampaignRow {
+    pub id: String,
+    pub label: String,
+    pub label_code: String,
+    pub reports: u64,
+    pub recent: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub domains: String,
+    pub languages: String,
+    pub days: Vec<DayBar>,
+}
+
+/// Daily counts as bars 8 wide in a 14×10 by 40 box, scaled to the busiest day.
+pub fn day_bars(daily: &[crate::service::phishing::DayCount]) -> Vec<DayBar> {
+    let max = daily.iter().map(|d| d.reports).max().unwrap_or(0).max(1);
+    daily
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let scaled = u32::try_from(d.reports.saturating_mul(38) / max).unwrap_or(38);
+            // A day with reports shows at least a sliver; an empty day shows nothing.
+            let height = if d.reports == 0 { 0 } else { scaled.max(1) };
+            DayBar {
+                x: 10 * i as u32,
+                y: 39 - height,
+                height,
+                label: format!("{}: {}", d.day, d.reports),
+            }
+        })
+        .collect()
+}
+
+pub fn campaign_row(
+    tr: &super::i18n::Tr,
+    c: &crate::service::phishing::CampaignSummary,
+) -> CampaignRow {
+    CampaignRow {
+        id: c.id.clone(),
+        label: tr.code("check.label", &c.label),
+        label_code: c.label.clone(),
+        reports: c.reports,
+        recent: c.recent_reports,
+        first_seen: when(c.first_seen),
+        last_seen: when(c.last_seen),
+        domains: c.domains.join(", "),
+        languages: c
+            .languages
+            .iter()
+            .map(|(l, n)| format!("{l} {n}"))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        days: day_bars(&c.daily),
+    }
+}
+
+/// A reported message, sanitised: plain text (converted at intake) and escaped here;
+/// links are shown as text, never as links.
+pub struct SampleRow {
+    pub at: String,
+    pub channel: String,
+    pub sender: String,
+    pub subject: String,
+    pub text: String,
+    pub urls: Vec<String>,
+    pub verdict: String,
+    pub reasons: Vec<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin_campaign.html")]
+pub struct CampaignPage {
+    pub base: Base,
+    pub campaign: CampaignRow,
+    pub samples: Vec<SampleRow>,
+}
+
+pub async fn campaign(ctx: Ctx, Path(id): Path<String>) -> Response {
+    if ctx.owner.is_none() {
+        return ctx.redirect("/sign-in");
+    }
+    if !ctx.is_admin() {
+        let m = ctx.tr.t("error.analysts_only").to_owned();
+        return ctx.error_page(StatusCode::FORBIDDEN, m);
+    }
+    let tr = ctx.tr;
+    match ctx.app.campaign(&id, now()).await {
+        Ok(detail) => {
+            let campaign = campaign_row(&tr, &detail.campaign);
+            let samples = detail
+                .samples
+                .into_iter()
+                .map(|s| SampleRow {
+                    at: when(s.received_at),
+                    channel: s.channel.unwrap_or_default(),
+                    sender: s.sender.unwrap_or_default(),
+                    subject: s.subject.unwrap_or_default(),
+                    text: s.text,
+                    urls: s.urls,
+                    verdict: tr.code("check.label", &s.verdict),
+                    reasons: s.reasons.iter().map(|r| tr.code("phish", r)).collect(),
+                })
+                .collect();
+            let base = ctx.base("admin.campaign_title", "admin");
+            ctx.page(&CampaignPage {
+                base,
+                campaign,
+                samples,
+            })
+        }
+        Err(e) => {
+            let (st, m) = super::owner::explain(&tr, &e);
+            ctx.error_page(st, m)
+        }
+    }
 }

@@ -76,9 +76,16 @@ impl FromRequestParts<AppState> for Ctx {
             Some(token) => state.authenticate(&token, &client).await.ok(),
             None => None,
         };
-        let path = match parts.uri.query() {
-            Some(q) => format!("{}?{q}", parts.uri.path()),
-            None => parts.uri.path().to_owned(),
+        // Where the language switch comes back to: this page, or for the answer to a
+        // form (which cannot be fetched again) the section it belongs to.
+        let path = if parts.method != axum::http::Method::GET {
+            let first = parts.uri.path().split('/').nth(1).unwrap_or("");
+            format!("/{first}")
+        } else {
+            match parts.uri.query() {
+                Some(q) => format!("{}?{q}", parts.uri.path()),
+                None => parts.uri.path().to_owned(),
+            }
         };
         let mut ctx = Ctx {
             app: state.clone(),

@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 const CATALOGS: &[(&str, &str)] = &[
     ("en", include_str!("../../i18n/en.toml")),
     ("fr", include_str!("../../i18n/fr.toml")),
+    ("pt", include_str!("../../i18n/pt.toml")),
+    ("es", include_str!("../../i18n/es.toml")),
 ];
 
 type Catalog = HashMap<String, String>;
@@ -164,6 +166,8 @@ mod tests {
         assert_eq!(negotiate("de-DE, en;q=0.5"), Some("en"));
         assert_eq!(negotiate("de, it"), None);
         assert_eq!(negotiate("en;q=0.2, fr-CA;q=0.9"), Some("fr"));
+        assert_eq!(negotiate("pt-PT, en;q=0.8"), Some("pt"));
+        assert_eq!(negotiate("es-ES,es;q=0.9"), Some("es"));
         assert_eq!(Tr::new("xx").lang, "en");
         assert_eq!(Tr::new("fr").t("no.such.key"), "no.such.key");
     }

@@ -70,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/account/activity", get(settings::activity))
         .route("/check", get(tools::check_page).post(tools::check))
+        .route("/check/report", post(tools::report))
         .route("/device", get(device::page))
         .route("/device/sign-in", post(device::sign_in))
         .route("/device/watch", post(device::watch))
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dev/mailbox", get(tools::mailbox))
         .route("/admin", get(admin::dashboard))
         .route("/admin/accounts/{id}", get(admin::account))
+        .route("/admin/campaigns/{id}", get(admin::campaign))
         .route("/static/hearth.css", get(css))
         .layer(middleware::map_response(page_headers))
 }
@@ -138,6 +140,8 @@ pub struct Base {
     pub path: String,
     /// Which navigation entry is current.
     pub nav: &'static str,
+    /// Where members forward phishing.
+    pub report_address: String,
 }
 
 impl Ctx {
@@ -154,6 +158,7 @@ impl Ctx {
             langs: i18n::languages(),
             path: self.path.clone(),
             nav,
+            report_address: self.app.config.phishing_report_address.clone(),
         }
     }
 

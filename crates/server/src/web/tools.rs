@@ -1,7 +1,10 @@
-//! "Check a suspicious message" (open to anyone, signed in or not) and the dev mailbox.
+//! "Check a suspicious message" (open to anyone, signed in or not), reporting it to the
+//! analysts' campaigns, and the dev mailbox.
 
 use super::ctx::Ctx;
 use super::{Base, Posted};
+use crate::service::now;
+use crate::service::phishing::{NewReport, ReportSource};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hearth_phish::{Channel, Label, Message};
@@ -27,6 +30,8 @@ pub struct CheckPage {
     pub sender: String,
     pub channel: String,
     pub result: Option<Checked>,
+    /// Set once the message was reported.
+    pub reported: Option<String>,
 }
 
 pub async fn check_page(ctx: Ctx) -> Response {
@@ -37,6 +42,7 @@ pub async fn check_page(ctx: Ctx) -> Response {
         sender: String::new(),
         channel: "sms".into(),
         result: None,
+        reported: None,
     })
 }
 
@@ -59,55 +65,109 @@ pub async fn check(p: Posted) -> Response {
                 sender,
                 channel: "sms".into(),
                 result: None,
+                reported: None,
             },
         );
     }
-    let verdict = ctx.app.checker.check(&Message {
+    let message = Message {
         text: text.clone(),
         sender: Some(sender.clone()).filter(|s| !s.is_empty()),
         channel: Some(channel),
-    });
+    };
+    let checked = ctx.app.check_message(&message, Some(ctx.tr.lang));
+    let result = shown(&ctx, &checked);
+    let base = ctx.base("check.title", "check");
+    ctx.page(&CheckPage {
+        base,
+        text,
+        sender,
+        channel: channel_code(channel).into(),
+        result: Some(result),
+        reported: None,
+    })
+}
+
+fn channel_code(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Sms => "sms",
+    }
+}
+
+fn shown(ctx: &Ctx, checked: &crate::service::phishing::Checked) -> Checked {
     let tr = ctx.tr;
+    let verdict = &checked.verdict;
     let headline = match verdict.verdict {
         Label::Phishing => "check.phishing",
         Label::Suspicious => "check.suspicious",
         Label::Legitimate => "check.legitimate",
     };
-    let result = Checked {
+    Checked {
         label: verdict.verdict.as_str(),
         headline: tr.t(headline).to_owned(),
         score: format!("{:.0}", verdict.score * 100.0),
         reasons: verdict
             .reasons
             .iter()
-            .map(|r| {
-                let code = serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                tr.code("phish", &code)
-            })
+            .map(|r| tr.code("phish", r.as_str()))
             .collect(),
         urls: verdict.urls.clone(),
-        guidance: hearth_phish::guidance_with_address(
-            verdict.verdict,
-            tr.lang,
-            Some(&ctx.app.config.phishing_report_address),
-        ),
+        guidance: checked.guidance.clone(),
+    }
+}
+
+/// "Report it": the message joins the analysts' phishing campaigns.
+pub async fn report(p: Posted) -> Response {
+    let text: String = p.field("text").chars().take(MAX_TEXT).collect();
+    let sender = p.field("sender").trim().to_owned();
+    let channel = match p.field("channel") {
+        "email" => Channel::Email,
+        _ => Channel::Sms,
     };
-    let base = ctx.base("check.title", "check");
-    ctx.page(&CheckPage {
-        base,
-        text,
-        sender,
-        channel: if channel == Channel::Email {
-            "email"
-        } else {
-            "sms"
+    let ctx = p.ctx;
+    let report = NewReport {
+        message: Message {
+            text: text.clone(),
+            sender: Some(sender.clone()).filter(|s| !s.is_empty()),
+            channel: Some(channel),
+        },
+        subject: None,
+        reporter_account: ctx.owner.as_ref().map(|(_, a)| a.id.clone()),
+        source: ReportSource::Api,
+        lang: Some(ctx.tr.lang.to_owned()),
+        client: Some(ctx.client.clone()),
+    };
+    match ctx.app.report_phishing(report, now()).await {
+        Ok(r) => {
+            let result = shown(&ctx, &r.checked);
+            let reported = Some(ctx.tr.t("check.reported").to_owned());
+            let base = ctx.base("check.title", "check");
+            ctx.page(&CheckPage {
+                base,
+                text,
+                sender,
+                channel: channel_code(channel).into(),
+                result: Some(result),
+                reported,
+            })
         }
-        .into(),
-        result: Some(result),
-    })
+        Err(e) => {
+            let (st, m) = super::owner::explain(&ctx.tr, &e);
+            let mut base = ctx.base("check.title", "check");
+            base.error = Some(m);
+            ctx.render(
+                st,
+                &CheckPage {
+                    base,
+                    text,
+                    sender,
+                    channel: channel_code(channel).into(),
+                    result: None,
+                    reported: None,
+                },
+            )
+        }
+    }
 }
 
 /// One message the courier delivered to the dev mailbox.
