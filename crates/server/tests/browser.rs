@@ -178,6 +178,30 @@ impl Page {
         }
     }
 
+    /// The newest code of `purpose` sent by `channel` in the dev mailbox (the courier delivers on its
+    /// next poll, so the page is looked at again until it is there).
+    async fn mailbox_code(&self, channel: &str, purpose: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        let css = format!(".mail-{channel}[data-purpose='{purpose}'] pre");
+        loop {
+            self.open("/dev/mailbox", "#mails").await;
+            if let Ok(newest) = self.c.find(Locator::Css(&css)).await {
+                let body = newest.text().await.unwrap();
+                if let Some(code) = body
+                    .split(|ch: char| !ch.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                {
+                    return code.to_owned();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {purpose} code reached the dev mailbox"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// The device view: sign in as a new device of `kind` at `place`.
     async fn device_sign_in(&self, kind: &str, name: &str, place: &str) {
         self.open("/device", "#device-sign-in, #switch-device")
@@ -281,30 +305,7 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
     let device_tab = p.c.window().await.unwrap();
     let mail_tab = p.c.new_window(true).await.unwrap().handle;
     p.c.switch_to_window(mail_tab).await.unwrap();
-    let code = {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            p.open("/dev/mailbox", "#mails").await;
-            let mails = p.c.find_all(Locator::Css(".mail-email pre")).await.unwrap();
-            let mut found = None;
-            for m in mails {
-                let body = m.text().await.unwrap();
-                if let Some(code) = body
-                    .split(|ch: char| !ch.is_ascii_digit())
-                    .find(|w| w.len() == 6)
-                {
-                    found = Some(code.to_owned());
-                    break;
-                }
-            }
-            if let Some(code) = found {
-                break code;
-            }
-            // The courier delivers on its next poll: look again.
-            assert!(Instant::now() < deadline, "no code reached the dev mailbox");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    };
+    let code = p.mailbox_code("email", "device_verification").await;
     p.shot("dev-mailbox").await;
     p.c.close_window().await.unwrap();
     p.c.switch_to_window(device_tab).await.unwrap();
@@ -341,6 +342,29 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
         outcome.contains("decision-allow"),
         "signed in by code: {text}"
     );
+
+    // A household phone, seen at home, takes a travel pass with a texted code.
+    p.device_sign_in("mobile", "Ana's phone", "lisbon").await;
+    let (outcome, text) = p.watch("lisbon").await;
+    assert!(
+        outcome.contains("decision-allow"),
+        "a phone at home: {text}"
+    );
+    p.submit("#travel-form button[value=sms]", "#code-form")
+        .await;
+    let travel_tab = p.c.window().await.unwrap();
+    let mail_tab = p.c.new_window(true).await.unwrap().handle;
+    p.c.switch_to_window(mail_tab).await.unwrap();
+    let code = p.mailbox_code("sms", "travel_pass").await;
+    p.c.close_window().await.unwrap();
+    p.c.switch_to_window(travel_tab).await.unwrap();
+    p.fill("#code", &code).await;
+    let notice = p
+        .submit("#code-form button[type=submit]", "#device-notice")
+        .await;
+    assert!(notice.text().await.unwrap().contains("Travel pass started"));
+    let (outcome, text) = p.watch("madrid").await;
+    assert!(outcome.contains("decision-allow"), "travelling: {text}");
 
     // A tablet in London chooses "verify later" and may watch for now.
     p.device_sign_in("tablet", "Travel tablet", "london").await;

@@ -294,6 +294,7 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
             "/device/code",
             "/device/switch",
             "/device/travel",
+            "/device/household",
             "/reset/complete",
             "/check/report",
         ]

@@ -529,9 +529,36 @@ pub async fn code(p: Posted) -> Response {
     }
 }
 
+/// The two owner-approved changes a device can ask for with a code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// A household phone, tablet or computer going away for a few days.
+    Travel,
+    /// A TV at the household's new home.
+    Household,
+}
+
+impl Change {
+    fn action(self) -> &'static str {
+        match self {
+            Change::Travel => "/device/travel",
+            Change::Household => "/device/household",
+        }
+    }
+}
+
 /// A travel pass for a household phone, tablet or computer going away: a code to the
 /// owner first (`step=request`), then the code typed here (`step=code`).
 pub async fn travel(p: Posted) -> Response {
+    change(p, Change::Travel).await
+}
+
+/// A household move, from a TV at the new home: the same two steps.
+pub async fn household(p: Posted) -> Response {
+    change(p, Change::Household).await
+}
+
+async fn change(p: Posted, what: Change) -> Response {
     let step = p.field("step").to_owned();
     let channel = if p.field("channel") == "sms" {
         CodeChannel::Sms
@@ -558,9 +585,17 @@ pub async fn travel(p: Posted) -> Response {
     };
     let (_, client) = device_client(&ctx);
     if step == "code" {
-        return match ctx.app.start_travel(&session, &code, &client).await {
+        let done = match what {
+            Change::Travel => ctx.app.start_travel(&session, &code, &client).await,
+            Change::Household => ctx.app.confirm_household(&session, &code, &client).await,
+        };
+        return match done {
             Ok(_) => {
-                let m = ctx.tr.t("device.travelling").to_owned();
+                let key = match what {
+                    Change::Travel => "device.travelling",
+                    Change::Household => "device.moved",
+                };
+                let m = ctx.tr.t(key).to_owned();
                 render(
                     ctx,
                     StatusCode::OK,
@@ -573,20 +608,28 @@ pub async fn travel(p: Posted) -> Response {
             }
             Err(e) => {
                 let (st, m) = explain(&ctx.tr, &e);
-                let again = (ctx.tr.t("device.code_again").to_owned(), "/device/travel");
+                let again = (ctx.tr.t("device.code_again").to_owned(), what.action());
                 render(ctx, st, Some(&session), None, Some(again), None, Some(m))
             }
         };
     }
-    match ctx
-        .app
-        .request_travel_code(&session, channel, &client)
-        .await
-    {
+    let sent = match what {
+        Change::Travel => {
+            ctx.app
+                .request_travel_code(&session, channel, &client)
+                .await
+        }
+        Change::Household => {
+            ctx.app
+                .request_household_code(&session, channel, &client)
+                .await
+        }
+    };
+    match sent {
         Ok(sent) => {
             let minutes = (sent.expires_in_secs / 60).max(1).to_string();
             let m = ctx.tr.f(
-                "device.travel_code_sent",
+                "device.change_code_sent",
                 &[("to", &sent.sent_to), ("minutes", &minutes)],
             );
             render(
@@ -594,7 +637,7 @@ pub async fn travel(p: Posted) -> Response {
                 StatusCode::OK,
                 Some(&session),
                 None,
-                Some((m, "/device/travel")),
+                Some((m, what.action())),
                 None,
                 None,
             )

@@ -41,6 +41,8 @@ pub struct DevicesPage {
     pub devices: Vec<DeviceRow>,
     pub households: Vec<HouseholdRow>,
     pub history: Vec<HistoryRow>,
+    /// Devices the engine has not let into the household yet: they must verify.
+    pub pending: Vec<String>,
 }
 
 /// The engine's state for an account, if it has seen any event of it.
@@ -124,7 +126,7 @@ pub async fn devices(ctx: Ctx) -> Response {
         }
     };
     let state = engine_state(&ctx, &account.id).await;
-    let devices = sessions
+    let devices: Vec<DeviceRow> = sessions
         .iter()
         .map(|s| {
             let code = standing_code(state.as_ref(), &s.device_id, t);
@@ -180,12 +182,18 @@ pub async fn devices(ctx: Ctx) -> Response {
         .await
         .unwrap_or_default();
     let history = history_rows(&tr, &audit);
+    let pending = devices
+        .iter()
+        .filter(|d: &&DeviceRow| d.standing_code == "unknown" && !d.current)
+        .map(|d| d.name.clone())
+        .collect();
     let base = ctx.base("devices.title", "devices");
     ctx.page(&DevicesPage {
         base,
         devices,
         households,
         history,
+        pending,
     })
 }
 

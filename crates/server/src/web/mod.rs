@@ -78,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .route("/device/code", post(device::code))
         .route("/device/switch", post(device::switch))
         .route("/device/travel", post(device::travel))
+        .route("/device/household", post(device::household))
         .route("/dev/mailbox", get(tools::mailbox))
         .route("/admin", get(admin::dashboard))
         .route("/admin/accounts/{id}", get(admin::account))
