@@ -359,14 +359,36 @@ pub fn parse_forwarded(raw: &[u8], limit: usize) -> ServiceResult<hearth_phish::
 impl NewReport {
     /// A report made of a parsed forwarded e-mail.
     pub fn from_email(report: &hearth_phish::mime::Report, source: ReportSource) -> NewReport {
+        let mut message = report.message();
+        // A long e-mail is judged on its beginning and its links rather than refused.
+        if message.text.len() > MAX_TEXT_BYTES {
+            let links: String = report.links.iter().map(|l| format!("\n{l}")).collect();
+            cut(
+                &mut message.text,
+                MAX_TEXT_BYTES.saturating_sub(links.len().min(MAX_TEXT_BYTES / 4)),
+            );
+            message.text.push_str(&links);
+            cut(&mut message.text, MAX_TEXT_BYTES);
+        }
         NewReport {
-            message: report.message(),
+            message,
             subject: report.subject.clone(),
             reporter_account: None,
             source,
             lang: None,
             client: None,
         }
+    }
+}
+
+/// Cuts `s` to at most `max` bytes, at a character boundary.
+fn cut(s: &mut String, max: usize) {
+    if s.len() > max {
+        let end = (0..=max)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s.truncate(end);
     }
 }
 
@@ -648,5 +670,13 @@ mod tests {
         );
         assert_eq!(plain_text("ééé", 5), "éé");
         assert_eq!(one_line("Subject\r\nBcc: x", 100), "SubjectBcc: x");
+        let report = hearth_phish::mime::Report {
+            text: format!("{}\nhttps://evil.example/login", "é".repeat(MAX_TEXT_BYTES)),
+            links: vec!["https://evil.example/login".into()],
+            ..Default::default()
+        };
+        let r = NewReport::from_email(&report, ReportSource::Smtp);
+        assert!(r.message.text.len() <= MAX_TEXT_BYTES);
+        assert!(r.message.text.ends_with("\nhttps://evil.example/login"));
     }
 }
