@@ -105,8 +105,10 @@ impl FromRequestParts<AppState> for Ctx {
             None => ctx.new_nonce(),
         }
         if let Some(key) = ctx.cookie(FLASH_COOKIE).map(str::to_owned) {
-            if key.starts_with("flash.") && key.len() < 64 {
-                ctx.flash = Some(ctx.tr.t(&key).to_owned());
+            // Only a known message: the cookie is the visitor's to change.
+            let text = ctx.tr.t(&key);
+            if key.starts_with("flash.") && text != key {
+                ctx.flash = Some(text.to_owned());
             }
             ctx.clear_cookie(FLASH_COOKIE);
         }

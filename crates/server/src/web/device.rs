@@ -183,9 +183,12 @@ fn choices(ctx: &Ctx, selected_place: &str) -> (Vec<Choice>, Vec<Choice>) {
 }
 
 /// The device session held by this browser's device view, if still signed in.
+/// Seen from the demo place's address, so the owner's device list shows where the
+/// device is rather than the demo browser's own address.
 async fn device_session(ctx: &Ctx) -> Option<(Session, Account)> {
     let token = ctx.cookie(DEVICE_COOKIE)?;
-    ctx.app.authenticate(token, &ctx.client).await.ok()
+    let (_, client) = device_client(ctx);
+    ctx.app.authenticate(token, &client).await.ok()
 }
 
 fn render(
