@@ -724,3 +724,42 @@ async fn the_intake_bounds_sessions_and_idle_clients() {
     assert!(again.cmd("QUIT").await.starts_with("221"));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_demo_fills_the_campaign_pages() {
+    let s = TestServer::start(|_| {}).await;
+    let c = Client::new();
+    let filed = s
+        .app
+        .seed_demo_phishing(hearth_server::service::now())
+        .await
+        .unwrap();
+    let admin = analyst(&s, &c).await;
+    let (_, list) = get(&c, s.url("/v1/admin/campaigns"), &admin).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|c| c["reports"].as_u64().unwrap())
+            .sum::<u64>(),
+        filed as u64
+    );
+    assert_eq!(list.len(), 4, "{list:?}");
+    assert_eq!(list[0]["reports"], 7, "{}", list[0]);
+    assert_eq!(strs(&list[0]["domains"]), ["netfllx-account.com"]);
+    for lang in ["en", "fr", "pt"] {
+        assert!(
+            list[0]["languages"][lang].as_u64().unwrap() >= 1,
+            "{}",
+            list[0]
+        );
+    }
+    let days_with_reports = list[0]["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["reports"].as_u64().unwrap() > 0)
+        .count();
+    assert!(days_with_reports >= 5, "{}", list[0]);
+    assert_eq!(list[3]["label"], "legitimate", "{list:?}");
+    s.stop().await;
+}

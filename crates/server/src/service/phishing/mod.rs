@@ -5,6 +5,7 @@
 //! Campaign views are in [`campaigns`], the plain-text rules for stored reports in [`text`].
 
 mod campaigns;
+mod demo;
 mod text;
 
 pub use campaigns::{
