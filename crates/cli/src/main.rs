@@ -42,7 +42,7 @@ enum Command {
 #[derive(Subcommand)]
 enum MessageCommand {
     /// Read `{"text":…,"sender":…,"channel":…}` lines on stdin; write one verdict per line.
-    Check,
+    Check(message::CheckArgs),
     /// Train the message model from labelled data.
     Train(message::TrainArgs),
 }
@@ -60,8 +60,8 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::replay(args),
         Command::Simulate(args) => replay::simulate(args),
         Command::Message {
-            command: MessageCommand::Check,
-        } => message::check(),
+            command: MessageCommand::Check(args),
+        } => message::check(args),
         Command::Message {
             command: MessageCommand::Train(args),
         } => message::train_model(args),

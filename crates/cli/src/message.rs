@@ -6,10 +6,25 @@ use hearth_phish::Checker;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// A model written by `hearth message train` instead of the embedded one.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
 /// Reads `{"text":…, "sender":…, "channel":"sms"|"email"}` lines on stdin and writes
 /// one verdict per line on stdout.
-pub fn check() -> anyhow::Result<()> {
-    let checker = Checker::default();
+pub fn check(args: CheckArgs) -> anyhow::Result<()> {
+    let mut config = hearth_phish::CheckerConfig::default();
+    if let Some(path) = &args.model {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        config.model = Some(
+            hearth_phish::model::Model::from_bytes(&bytes)
+                .with_context(|| format!("{} is not a Hearth message model", path.display()))?,
+        );
+    }
+    let checker = Checker::new(config);
     let stdin = std::io::stdin().lock();
     let stdout = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let stats =

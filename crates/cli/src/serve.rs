@@ -74,8 +74,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let demo = app.seed_demo().await?;
         if demo.created {
             println!(
-                "Demo: {} simulated events, {} accounts in the analysts' queue",
-                demo.events, demo.flagged_accounts
+                "Demo: {} simulated events, {} accounts in the analysts' queue, {} phishing reports",
+                demo.events, demo.flagged_accounts, demo.phishing_reports
             );
         }
         println!(

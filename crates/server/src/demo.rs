@@ -1,7 +1,8 @@
 //! `hearth serve --demo`: fills a new service with a living demo so every page has
 //! something to show — an owner's household with a phone abroad waiting to verify,
 //! and a simulated population (households, travellers, an account shared with a
-//! friend, resold accounts) run through the engine for the analysts' queue.
+//! friend, resold accounts) run through the engine for the analysts' queue, and
+//! phishing reports grouped into campaigns.
 
 use crate::app::App;
 use crate::service::accounts::{SignIn, SignUp};
@@ -19,6 +20,7 @@ pub struct DemoSummary {
     pub created: bool,
     pub events: usize,
     pub flagged_accounts: usize,
+    pub phishing_reports: usize,
 }
 
 fn at(ip: &str) -> Client {
@@ -101,10 +103,12 @@ impl App {
             }
         }
         let flagged = self.store.sharing_queue(1000).await?.len();
+        let reports = self.seed_demo_phishing(today).await?;
         Ok(DemoSummary {
             created: true,
             events: total,
             flagged_accounts: flagged,
+            phishing_reports: reports,
         })
     }
 }

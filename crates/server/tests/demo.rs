@@ -32,6 +32,18 @@ async fn the_demo_has_a_household_a_waiting_device_and_an_analysts_queue() {
         hearth_core::engine::Standing::Unknown,
         "the stick abroad still has to verify"
     );
+    assert!(first.phishing_reports > 0);
+    let campaigns = s
+        .app
+        .store
+        .list_campaigns(hearth_core::Timestamp(0), 20, 0)
+        .await
+        .unwrap();
+    assert!(
+        campaigns.len() >= 2,
+        "reports grouped into campaigns: {}",
+        campaigns.len()
+    );
     let again = s.app.seed_demo().await.unwrap();
     assert!(!again.created, "seeded once");
     s.stop().await;

@@ -704,7 +704,7 @@ async fn analysts_see_flagged_accounts_and_search_the_audit_log() {
 async fn a_configured_breach_corpus_refuses_listed_passwords() {
     use sha1::{Digest, Sha1};
     let leaked = "Tangerine-Piano-88-Glacier";
-    let mut lines = vec![
+    let mut lines = [
         format!("{}:412", hex::encode_upper(Sha1::digest(leaked.as_bytes()))),
         format!("{}:3", hex::encode_upper(Sha1::digest(b"another-one"))),
     ];
