@@ -161,11 +161,17 @@ impl Page {
 
     /// Clicks, waits for the page to be replaced, then for `expect` on the new one.
     async fn submit(&self, click: &str, expect: &str) -> Element {
+        let target = self.wait(click).await;
+        self.click_through(target, expect).await
+    }
+
+    /// Clicks `target`, waits for the page to be replaced, then for `expect`.
+    async fn click_through(&self, target: Element, expect: &str) -> Element {
         let old = self.c.find(Locator::Css("html")).await.unwrap();
-        self.wait(click).await.click().await.unwrap();
+        target.click().await.unwrap();
         let deadline = Instant::now() + WAIT;
         while old.tag_name().await.is_ok() {
-            assert!(Instant::now() < deadline, "clicking {click} loaded no page");
+            assert!(Instant::now() < deadline, "the click loaded no page");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.wait(expect).await
@@ -398,12 +404,8 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
         ))
         .await
         .unwrap();
-    let old = p.c.find(Locator::Css("html")).await.unwrap();
-    tablet.click().await.unwrap();
-    while old.tag_name().await.is_ok() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(p.text(".flash").await.contains("signed out"));
+    let flash = p.click_through(tablet, ".flash").await;
+    assert!(flash.text().await.unwrap().contains("signed out"));
     assert!(!p.text("#devices").await.contains("Travel tablet"));
 
     // Sign out of all other devices: only this browser is left, the devices must sign in again.
@@ -488,7 +490,13 @@ async fn owner_devices_verification_checker_and_analyst_in_chromium() {
     p.shot("analysts-account").await;
     // The reported text forms a phishing campaign, with the message as a sample.
     p.open("/admin", "#campaigns").await;
-    p.submit("#campaigns tbody tr a", "#samples").await;
+    let ours =
+        p.c.find(Locator::XPath(
+            "//table[@id='campaigns']//tr[td[contains(.,'netflix-billing-update.top')]]//a",
+        ))
+        .await
+        .unwrap();
+    p.click_through(ours, "#samples").await;
     let samples = p.text("#samples").await;
     assert!(samples.contains("netflix-billing-update.top"), "{samples}");
     p.shot("analysts-campaign").await;

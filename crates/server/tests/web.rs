@@ -473,3 +473,40 @@ async fn pages_speak_the_visitors_language_and_escape_what_they_show() {
     assert!(html.contains("&lt;script&gt;alert(1)") || html.contains("&#60;script&#62;alert(1)"));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_dev_mailbox_is_there_only_while_a_dev_channel_delivers() {
+    use hearth_courier::{EmailTransportConfig, SmsTransportConfig};
+    let s = TestServer::start(|c| {
+        // Real channels pointed at a closed loopback port: nothing is ever sent here.
+        c.courier.email = EmailTransportConfig::Smtp {
+            host: "127.0.0.1".into(),
+            port: Some(9),
+            security: Default::default(),
+            username: None,
+            password: None,
+            from: "Hearth <no-reply@example.org>".into(),
+            timeout_ms: 1000,
+            helo_name: None,
+        };
+        c.courier.sms = SmsTransportConfig::Webhook {
+            url: "http://127.0.0.1:9/sms".into(),
+            bearer: None,
+            timeout_ms: 1000,
+        };
+    })
+    .await;
+    let mut v = Visitor::new();
+    let (st, _, page) = v.get(s.url("/dev/mailbox")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(!page.contains("id=\"mails\""));
+    let (_, _, page) = v.get(s.url("/sign-in")).await;
+    assert!(!page.contains("/dev/mailbox"), "no link to it either");
+    s.stop().await;
+
+    let s = TestServer::start(|_| {}).await;
+    let (st, _, page) = v.get(s.url("/dev/mailbox")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("id=\"mails\""));
+    s.stop().await;
+}

@@ -153,6 +153,9 @@ pub struct DevicePage {
     pub code_sent: Option<(String, &'static str)>,
     /// Phones, tablets and computers may take a travel pass.
     pub portable: bool,
+    /// Offer a travel pass or a household move (not while a verification or a code
+    /// is on screen).
+    pub changes: bool,
     pub notice: Option<String>,
 }
 
@@ -201,6 +204,7 @@ fn render(
     error: Option<String>,
 ) -> Response {
     let portable = device.is_some_and(|s| device_type(&s.device_type).is_portable());
+    let changes = code_sent.is_none() && !matches!(&decision, Some(d) if d.outcome != "allow");
     let selected = ctx.cookie(PLACE_COOKIE).unwrap_or("lisbon").to_owned();
     let (places, types) = choices(&ctx, &selected);
     let mut base = ctx.base("device.title", "device");
@@ -216,6 +220,7 @@ fn render(
             decision,
             code_sent,
             portable,
+            changes,
             notice,
         },
     )
