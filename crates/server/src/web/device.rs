@@ -95,6 +95,14 @@ pub const PLACES: &[Place] = &[
         asn: 60068,
         anonymous: true,
     },
+    Place {
+        code: "here",
+        city: "",
+        country: "",
+        ip: "",
+        asn: 0,
+        anonymous: false,
+    },
 ];
 
 pub fn place(code: &str) -> &'static Place {
@@ -111,8 +119,9 @@ pub fn place_of_ip(ip: &str) -> Option<String> {
 }
 
 impl Place {
-    fn ip(&self) -> IpAddr {
-        self.ip.parse().unwrap_or(IpAddr::from([203, 0, 113, 7]))
+    /// Its address; "here" is the address the browser itself comes from.
+    fn ip(&self, browser: IpAddr) -> IpAddr {
+        self.ip.parse().unwrap_or(browser)
     }
 }
 
@@ -164,13 +173,18 @@ fn choices(ctx: &Ctx, selected_place: &str) -> (Vec<Choice>, Vec<Choice>) {
         .iter()
         .map(|p| Choice {
             value: p.code.to_owned(),
-            label: format!(
-                "{}, {} — {} (AS{})",
-                p.city,
-                p.country,
-                ctx.tr.code("place", p.code),
-                p.asn
-            ),
+            label: if p.ip.is_empty() {
+                ctx.tr
+                    .f("device.here", &[("ip", &ctx.client.ip.to_string())])
+            } else {
+                format!(
+                    "{}, {} — {} (AS{})",
+                    p.city,
+                    p.country,
+                    ctx.tr.code("place", p.code),
+                    p.asn
+                )
+            },
             selected: p.code == selected_place,
         })
         .collect();
@@ -255,7 +269,7 @@ pub async fn sign_in(p: Posted) -> Response {
     let mut ctx = p.ctx;
     // The device signs in from the demo place's address, as the platform would report it.
     let client = Client {
-        ip: place.ip(),
+        ip: place.ip(ctx.client.ip),
         user_agent: ctx.client.user_agent.clone(),
     };
     let result = if is_code {
@@ -289,16 +303,16 @@ pub async fn switch(p: Posted) -> Response {
 /// given, as in the sign-in and verification events the service makes itself, so all of
 /// a device's events land on the same network in the engine; geolocation, when
 /// configured, comes from the GeoIP lookup for every event alike.
-fn event(session: &Session, place: &Place, kind: EventKind, ua: Option<String>) -> AccessEvent {
+fn event(session: &Session, place: &Place, kind: EventKind, client: &Client) -> AccessEvent {
     AccessEvent {
         ts: now(),
         account: AccountId(session.account_id.clone()),
         device: DeviceId(session.device_id.clone()),
         device_type: device_type(&session.device_type),
-        ip: place.ip(),
+        ip: place.ip(client.ip),
         kind,
         method: None,
-        user_agent: ua,
+        user_agent: client.user_agent.clone(),
         country: None,
         city: None,
         lat: None,
@@ -351,12 +365,7 @@ pub async fn watch(p: Posted) -> Response {
         );
     };
     ctx.set_cookie(PLACE_COOKIE, place.code, Some(30 * 86_400));
-    let ev = event(
-        &session,
-        place,
-        EventKind::Playback,
-        ctx.client.user_agent.clone(),
-    );
+    let ev = event(&session, place, EventKind::Playback, &ctx.client);
     match ctx.app.access(ev).await {
         Ok(d) => {
             let shown = show(&ctx, &d, account.recovery_phone.is_some());
@@ -381,7 +390,7 @@ pub async fn watch(p: Posted) -> Response {
 fn device_client(ctx: &Ctx) -> (&'static Place, Client) {
     let place = place(ctx.cookie(PLACE_COOKIE).unwrap_or("lisbon"));
     let client = Client {
-        ip: place.ip(),
+        ip: place.ip(ctx.client.ip),
         user_agent: ctx.client.user_agent.clone(),
     };
     (place, client)
