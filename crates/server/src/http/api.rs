@@ -60,17 +60,7 @@ pub async fn sign_in(
         device_name: b.device_name,
     };
     let s = app.sign_in_device(req, key.as_deref(), &client).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SignedInBody {
-            token: s.token,
-            session_id: s.session.id,
-            device_key: s.device_key,
-            device_id: s.session.device_id,
-            must_change_password: s.must_change_password,
-            decision: DecisionDoc::from_decision(&s.decision),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(SignedInBody::from(s))))
 }
 
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("session" = [])),

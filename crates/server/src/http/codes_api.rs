@@ -151,17 +151,7 @@ pub async fn sign_in_with_code(
     let s = app
         .sign_in_device_with_code(req, key.as_deref(), &client)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SignedInBody {
-            token: s.token,
-            session_id: s.session.id,
-            device_key: s.device_key,
-            device_id: s.session.device_id,
-            must_change_password: s.must_change_password,
-            decision: DecisionDoc::from_decision(&s.decision),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(SignedInBody::from(s))))
 }
 
 #[utoipa::path(post, path = "/v1/password-reset", tag = "accounts", request_body = ResetRequestBody,

@@ -56,6 +56,19 @@ pub struct SignedInBody {
     pub decision: DecisionDoc,
 }
 
+impl From<crate::service::accounts::SignedIn> for SignedInBody {
+    fn from(s: crate::service::accounts::SignedIn) -> Self {
+        SignedInBody {
+            token: s.token,
+            session_id: s.session.id,
+            device_key: s.device_key,
+            device_id: s.session.device_id,
+            must_change_password: s.must_change_password,
+            decision: DecisionDoc::from_decision(&s.decision),
+        }
+    }
+}
+
 /// The engine's decision for an access event (see PRODUCT.md).
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct DecisionDoc {

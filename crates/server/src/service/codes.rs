@@ -242,6 +242,48 @@ impl App {
         )
     }
 
+    /// Sends a code bound to the session's device to the account's owner.
+    async fn send_device_code(
+        &self,
+        session: &Session,
+        purpose: Purpose,
+        channel: CodeChannel,
+        client: &Client,
+    ) -> ServiceResult<CodeSent> {
+        let account = self.session_account(session).await?;
+        let device = Self::device_info(session);
+        self.send_code(
+            &account,
+            purpose,
+            &session.device_id,
+            channel,
+            device,
+            Some(client),
+        )
+        .await
+    }
+
+    /// Checks a code typed on the session's device, then tells the engine the owner
+    /// verified it. Returns the channel the code went by and the engine's decision.
+    async fn verify_with_code(
+        &self,
+        session: &Session,
+        purpose: Purpose,
+        code: &str,
+        client: &Client,
+    ) -> ServiceResult<(Option<String>, Decision)> {
+        let channel = self
+            .check_code(&session.account_id, purpose, &session.device_id, code)
+            .await?;
+        let method = if channel.as_deref() == Some("sms") {
+            VerifyMethod::Sms
+        } else {
+            VerifyMethod::Email
+        };
+        let event = self.device_event(session, client, EventKind::Verified, Some(method));
+        Ok((channel, self.access(event).await?))
+    }
+
     fn device_info(session: &Session) -> DeviceInfo {
         DeviceInfo {
             name: session.name.clone(),
@@ -257,16 +299,8 @@ impl App {
         channel: CodeChannel,
         client: &Client,
     ) -> ServiceResult<CodeSent> {
-        let account = self.session_account(session).await?;
-        self.send_code(
-            &account,
-            Purpose::DeviceVerification,
-            &session.device_id,
-            channel,
-            Self::device_info(session),
-            Some(client),
-        )
-        .await
+        self.send_device_code(session, Purpose::DeviceVerification, channel, client)
+            .await
     }
 
     /// The code typed on the device verifies it for the configured period.
@@ -276,21 +310,8 @@ impl App {
         code: &str,
         client: &Client,
     ) -> ServiceResult<Decision> {
-        let channel = self
-            .check_code(
-                &session.account_id,
-                Purpose::DeviceVerification,
-                &session.device_id,
-                code,
-            )
-            .await?;
-        let method = if channel.as_deref() == Some("sms") {
-            VerifyMethod::Sms
-        } else {
-            VerifyMethod::Email
-        };
-        let decision = self
-            .access(self.device_event(session, client, EventKind::Verified, Some(method)))
+        let (channel, decision) = self
+            .verify_with_code(session, Purpose::DeviceVerification, code, client)
             .await?;
         self.audit(
             Some(&session.account_id),
@@ -461,16 +482,8 @@ impl App {
         client: &Client,
     ) -> ServiceResult<CodeSent> {
         self.check_travel_allowed(session).await?;
-        let account = self.session_account(session).await?;
-        self.send_code(
-            &account,
-            Purpose::TravelPass,
-            &session.device_id,
-            channel,
-            Self::device_info(session),
-            Some(client),
-        )
-        .await
+        self.send_device_code(session, Purpose::TravelPass, channel, client)
+            .await
     }
 
     pub async fn start_travel(
@@ -548,16 +561,8 @@ impl App {
                 "move the household from a TV or console at the new home",
             ));
         }
-        let account = self.session_account(session).await?;
-        self.send_code(
-            &account,
-            Purpose::HouseholdUpdate,
-            &session.device_id,
-            channel,
-            Self::device_info(session),
-            Some(client),
-        )
-        .await
+        self.send_device_code(session, Purpose::HouseholdUpdate, channel, client)
+            .await
     }
 
     /// The code confirms the move: the TV's connection becomes the household's.
@@ -567,28 +572,15 @@ impl App {
         code: &str,
         client: &Client,
     ) -> ServiceResult<Decision> {
-        let channel = self
-            .check_code(
-                &session.account_id,
-                Purpose::HouseholdUpdate,
-                &session.device_id,
-                code,
-            )
-            .await?;
-        let method = if channel.as_deref() == Some("sms") {
-            VerifyMethod::Sms
-        } else {
-            VerifyMethod::Email
-        };
-        let decision = self
-            .access(self.device_event(session, client, EventKind::Verified, Some(method)))
+        let (channel, decision) = self
+            .verify_with_code(session, Purpose::HouseholdUpdate, code, client)
             .await?;
         self.audit(
             Some(&session.account_id),
             "household_moved",
             Some(client),
             Some(&session.device_id),
-            json!({"ip": client.ip.to_string()}),
+            json!({"ip": client.ip.to_string(), "method": channel}),
         )
         .await?;
         Ok(decision)
