@@ -506,7 +506,17 @@ async fn the_dev_mailbox_is_there_only_while_a_dev_channel_delivers() {
 
     let s = TestServer::start(|_| {}).await;
     let (st, _, page) = v.get(s.url("/dev/mailbox")).await;
-    assert_eq!(st, StatusCode::OK);
+    assert_eq!(st, StatusCode::OK, "from the server's own machine");
     assert!(page.contains("id=\"mails\""));
+    // Through a proxy the peer's loopback address proves nothing: the codes in there
+    // would let anyone reset anyone's password.
+    let resp = reqwest::Client::new()
+        .get(s.url("/dev/mailbox"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(!resp.text().await.unwrap().contains("href=\"/dev/mailbox\""));
     s.stop().await;
 }

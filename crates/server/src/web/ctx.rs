@@ -33,6 +33,9 @@ pub struct Ctx {
     /// The request came over TLS (directly or per `X-Forwarded-Proto`): cookies get `Secure`.
     pub secure: bool,
     pub path: String,
+    /// The request named an origin of its own (`Forwarded`, `X-Forwarded-For`): it
+    /// came through a proxy, so a loopback peer says nothing about who sent it.
+    pub proxied: bool,
     cookies: Vec<(String, String)>,
     pub owner: Option<(Session, Account)>,
     nonce: String,
@@ -87,8 +90,11 @@ impl FromRequestParts<AppState> for Ctx {
                 None => parts.uri.path().to_owned(),
             }
         };
+        let proxied = parts.headers.contains_key("x-forwarded-for")
+            || parts.headers.contains_key(header::FORWARDED);
         let mut ctx = Ctx {
             app: state.clone(),
+            proxied,
             client,
             tr: Tr::new(lang),
             secure,
@@ -166,6 +172,11 @@ impl Ctx {
     /// A message shown once on the next page (an i18n key under `flash.`).
     pub fn set_flash(&mut self, key: &str) {
         self.set_cookie(FLASH_COOKIE, key, Some(60));
+    }
+
+    /// Someone at the server's own keyboard: a loopback peer that no proxy speaks for.
+    pub fn is_local(&self) -> bool {
+        self.client.ip.is_loopback() && !self.proxied
     }
 
     pub fn is_admin(&self) -> bool {

@@ -153,7 +153,7 @@ impl Ctx {
             title: self.tr.t(title_key).to_owned(),
             user: self.owner.as_ref().map(|(_, a)| a.email.clone()),
             admin: self.is_admin(),
-            mailbox: tools::dev_channel_active(&self.app),
+            mailbox: tools::may_read_mailbox(self),
             flash: self.flash.clone(),
             error: None,
             langs: i18n::languages(),

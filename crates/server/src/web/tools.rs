@@ -194,10 +194,17 @@ pub fn dev_channel_active(app: &crate::app::App) -> bool {
         || matches!(app.config.courier.sms, SmsTransportConfig::Dev)
 }
 
-/// `/dev/mailbox`: what the courier would have sent, newest first; only while a dev
-/// channel is configured (never with real SMTP and SMS delivery).
+/// Who may read the dev mailbox: it holds every code sent, so a password-reset code
+/// read there takes over an account. Only while a dev channel is configured, and only
+/// from the server's own machine or for an analyst.
+pub fn may_read_mailbox(ctx: &Ctx) -> bool {
+    dev_channel_active(&ctx.app) && (ctx.is_local() || ctx.is_admin())
+}
+
+/// `/dev/mailbox`: what the courier would have sent, newest first (see
+/// [`may_read_mailbox`]); never with real SMTP and SMS delivery.
 pub async fn mailbox(ctx: Ctx) -> Response {
-    if !dev_channel_active(&ctx.app) {
+    if !may_read_mailbox(&ctx) {
         let m = ctx.tr.t("error.not_found").to_owned();
         return ctx.error_page(StatusCode::NOT_FOUND, m);
     }
