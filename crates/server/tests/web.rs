@@ -475,7 +475,7 @@ async fn pages_speak_the_visitors_language_and_escape_what_they_show() {
 }
 
 #[tokio::test]
-async fn the_dev_mailbox_is_there_only_while_a_dev_channel_delivers() {
+async fn the_dev_mailbox_and_device_view_are_there_only_in_dev_or_demo() {
     use hearth_courier::{EmailTransportConfig, SmsTransportConfig};
     let s = TestServer::start(|c| {
         // Real channels pointed at a closed loopback port: nothing is ever sent here.
@@ -502,6 +502,22 @@ async fn the_dev_mailbox_is_there_only_while_a_dev_channel_delivers() {
     assert!(!page.contains("id=\"mails\""));
     let (_, _, page) = v.get(s.url("/sign-in")).await;
     assert!(!page.contains("/dev/mailbox"), "no link to it either");
+    // Nor the demo device view, which lets its visitor choose the address the engine sees.
+    let (st, _, page) = v.get(s.url("/device")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(!page.contains("device-sign-in"));
+    let csrf = csrf_of(&v.get(s.url("/sign-in")).await.2);
+    let (st, _, _) = v
+        .post(
+            s.url("/device/sign-in"),
+            &[
+                ("csrf", &csrf),
+                ("email", "a@example.com"),
+                ("password", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
     s.stop().await;
 
     let s = TestServer::start(|_| {}).await;

@@ -240,7 +240,38 @@ fn render(
     )
 }
 
+/// The device view lets its visitor pick the address the engine sees, which is right
+/// for demos and tests and wrong for a service with real members: it is there only
+/// with `--demo` or while codes go to the dev mailbox.
+pub fn enabled(app: &crate::app::App) -> bool {
+    app.config.demo || super::tools::dev_channel_active(app)
+}
+
+#[allow(clippy::result_large_err)] // the error is the answer itself
+fn open(ctx: Ctx) -> Result<Ctx, Response> {
+    if enabled(&ctx.app) {
+        Ok(ctx)
+    } else {
+        let m = ctx.tr.t("error.not_found").to_owned();
+        Err(ctx.error_page(StatusCode::NOT_FOUND, m))
+    }
+}
+
+#[allow(clippy::result_large_err)]
+fn open_posted(p: Posted) -> Result<Posted, Response> {
+    if enabled(&p.ctx.app) {
+        Ok(p)
+    } else {
+        let m = p.ctx.tr.t("error.not_found").to_owned();
+        Err(p.ctx.error_page(StatusCode::NOT_FOUND, m))
+    }
+}
+
 pub async fn page(ctx: Ctx) -> Response {
+    let ctx = match open(ctx) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let device = device_session(&ctx).await;
     render(
         ctx,
@@ -254,6 +285,10 @@ pub async fn page(ctx: Ctx) -> Response {
 }
 
 pub async fn sign_in(p: Posted) -> Response {
+    let p = match open_posted(p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let place = place(p.field("place"));
     let kind = device_type(p.field("device_type"));
     let req = SignIn {
@@ -294,6 +329,10 @@ pub async fn sign_in(p: Posted) -> Response {
 /// Forgets this browser's device (it stays signed in on the owner's device list), so
 /// another device can be played.
 pub async fn switch(p: Posted) -> Response {
+    let p = match open_posted(p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let mut ctx = p.ctx;
     ctx.clear_cookie(DEVICE_COOKIE);
     ctx.redirect("/device")
@@ -350,6 +389,10 @@ fn show(ctx: &Ctx, d: &Decision, has_phone: bool) -> Shown {
 }
 
 pub async fn watch(p: Posted) -> Response {
+    let p = match open_posted(p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let place = place(p.field("place"));
     let mut ctx = p.ctx;
     let Some((session, account)) = device_session(&ctx).await else {
@@ -398,6 +441,10 @@ fn device_client(ctx: &Ctx) -> (&'static Place, Client) {
 
 /// The three answers to "verify this device": a code by e-mail, a code by text, or later.
 pub async fn verify(p: Posted) -> Response {
+    let p = match open_posted(p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let choice = p.field("choice").to_owned();
     let ctx = p.ctx;
     let Some((session, account)) = device_session(&ctx).await else {
@@ -494,6 +541,10 @@ pub async fn verify(p: Posted) -> Response {
 
 /// The code the owner received, typed on the device.
 pub async fn code(p: Posted) -> Response {
+    let p = match open_posted(p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let code: String = p
         .field("code")
         .chars()
@@ -567,11 +618,19 @@ impl Change {
 /// A travel pass for a household phone, tablet or computer going away: a code to the
 /// owner first (`step=request`), then the code typed here (`step=code`).
 pub async fn travel(p: Posted) -> Response {
+    let p = match open_posted(p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     change(p, Change::Travel).await
 }
 
 /// A household move, from a TV at the new home: the same two steps.
 pub async fn household(p: Posted) -> Response {
+    let p = match open_posted(p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     change(p, Change::Household).await
 }
 

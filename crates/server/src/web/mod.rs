@@ -135,6 +135,8 @@ pub struct Base {
     pub admin: bool,
     /// The dev mailbox is active (no real delivery channel): link to it.
     pub mailbox: bool,
+    /// The demo device view is on (see [`device::enabled`]).
+    pub device_view: bool,
     pub flash: Option<String>,
     pub error: Option<String>,
     pub langs: Vec<(&'static str, String)>,
@@ -154,6 +156,7 @@ impl Ctx {
             user: self.owner.as_ref().map(|(_, a)| a.email.clone()),
             admin: self.is_admin(),
             mailbox: tools::may_read_mailbox(self),
+            device_view: device::enabled(&self.app),
             flash: self.flash.clone(),
             error: None,
             langs: i18n::languages(),
