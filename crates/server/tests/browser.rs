@@ -108,6 +108,23 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // A test that fails before closing its session leaves Chromium running once
+        // chromedriver is gone: end the processes of this run's own profile, by id.
+        let mark = format!("--user-data-dir={}", self.profile.display());
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            if String::from_utf8_lossy(&cmdline)
+                .split('\0')
+                .any(|arg| arg == mark)
+            {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
