@@ -133,6 +133,26 @@ pub trait Store: CodeStore + PhishStore + Send + Sync + 'static {
     async fn sharing_queue(&self, limit: u32) -> Result<Vec<SharingRow>>;
     async fn sharing_of(&self, account: &str) -> Result<Option<SharingRow>>;
 
+    // Security notices to the owner.
+    async fn add_notification(&self, n: &NewNotification) -> Result<i64>;
+    /// Newest first; `delivered_only` leaves out the ones folded into a digest.
+    async fn notifications(
+        &self,
+        account: &str,
+        since: Timestamp,
+        delivered_only: bool,
+        limit: u32,
+    ) -> Result<Vec<NotificationRow>>;
+    /// Marks one notice (or all, with `None`) read; returns how many changed.
+    async fn mark_notifications_read(
+        &self,
+        account: &str,
+        id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<u64>;
+    async fn notification_prefs(&self, account: &str) -> Result<Option<NotificationPrefs>>;
+    async fn set_notification_prefs(&self, prefs: &NotificationPrefs) -> Result<()>;
+
     // Outbox.
     async fn enqueue(&self, msg: &NewOutboxMessage, now: Timestamp) -> Result<i64>;
     async fn claim_outbox(

@@ -32,6 +32,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "device_keys",
         sql: include_str!("../migrations/sqlite/0005_device_keys.sql"),
     },
+    Migration {
+        version: 6,
+        name: "notifications",
+        sql: include_str!("../migrations/sqlite/0006_notifications.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -59,6 +64,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "device_keys",
         sql: include_str!("../migrations/postgres/0005_device_keys.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "notifications",
+        sql: include_str!("../migrations/postgres/0006_notifications.sql"),
     },
 ];
 

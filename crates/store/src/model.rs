@@ -142,3 +142,41 @@ pub struct SharingRow {
     pub first_flagged_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// A security notice about to be recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewNotification {
+    pub account_id: String,
+    /// The notice's stable code (`new_device_away`, `password_changed`, …).
+    pub kind: String,
+    pub at: Timestamp,
+    pub device_name: Option<String>,
+    pub device_type: Option<String>,
+    pub place: Option<String>,
+    pub count: u32,
+    pub delivered: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub account_id: String,
+    pub kind: String,
+    pub at: Timestamp,
+    pub device_name: Option<String>,
+    pub device_type: Option<String>,
+    pub place: Option<String>,
+    pub count: u32,
+    pub delivered: bool,
+    pub read_at: Option<Timestamp>,
+}
+
+/// How an owner wants to be told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPrefs {
+    pub account_id: String,
+    pub email: bool,
+    pub sms: bool,
+    /// Notice kinds switched off.
+    pub off: Vec<String>,
+}

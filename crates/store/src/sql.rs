@@ -136,6 +136,21 @@ macro_rules! impl_store {
                 })
             }
 
+            pub fn notification(row: &DbRow) -> Result<NotificationRow> {
+                Ok(NotificationRow {
+                    id: get(row, "id")?,
+                    account_id: get(row, "account_id")?,
+                    kind: get(row, "kind")?,
+                    at: Timestamp(get(row, "at")?),
+                    device_name: get(row, "device_name")?,
+                    device_type: get(row, "device_type")?,
+                    place: get(row, "place")?,
+                    count: u32::try_from(get::<i64>(row, "count")?).unwrap_or(1),
+                    delivered: flag(get(row, "delivered")?),
+                    read_at: get::<Option<i64>>(row, "read_at")?.map(Timestamp),
+                })
+            }
+
             pub fn counter(row: &DbRow) -> Result<hearth_core::throttle::Counter> {
                 Ok(hearth_core::throttle::Counter {
                     count: u32::try_from(get::<i64>(row, "count")?).unwrap_or(u32::MAX),
@@ -558,6 +573,86 @@ macro_rules! impl_store {
                     .await
                     .map_err(db_err)?;
                 row.as_ref().map(rows::sharing).transpose()
+            }
+
+            async fn add_notification(&self, n: &NewNotification) -> crate::Result<i64> {
+                let row = sqlx::query(
+                    "INSERT INTO notifications (account_id, kind, at, device_name, device_type, place, count, delivered) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(&n.account_id)
+                .bind(&n.kind)
+                .bind(n.at.0)
+                .bind(&n.device_name)
+                .bind(&n.device_type)
+                .bind(&n.place)
+                .bind(i64::from(n.count))
+                .bind(i64::from(n.delivered))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                sqlx::Row::try_get(&row, "id").map_err(db_err)
+            }
+
+            async fn notifications(&self, account: &str, since: Timestamp, delivered_only: bool, limit: u32) -> crate::Result<Vec<NotificationRow>> {
+                let rows = sqlx::query(
+                    "SELECT id, account_id, kind, at, device_name, device_type, place, count, delivered, read_at FROM notifications \
+                     WHERE account_id = $1 AND at >= $2 AND (delivered = 1 OR $3 = 0) ORDER BY id DESC LIMIT $4",
+                )
+                .bind(account)
+                .bind(since.0)
+                .bind(i64::from(delivered_only))
+                .bind(i64::from(limit.clamp(1, 1000)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(rows::notification).collect()
+            }
+
+            async fn mark_notifications_read(&self, account: &str, id: Option<i64>, now: Timestamp) -> crate::Result<u64> {
+                let r = sqlx::query(
+                    "UPDATE notifications SET read_at = $3 WHERE account_id = $1 AND read_at IS NULL AND delivered = 1 AND ($2 IS NULL OR id = $2)",
+                )
+                .bind(account)
+                .bind(id)
+                .bind(now.0)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(r.rows_affected())
+            }
+
+            async fn notification_prefs(&self, account: &str) -> crate::Result<Option<NotificationPrefs>> {
+                let row = sqlx::query("SELECT account_id, email, sms, off FROM notification_prefs WHERE account_id = $1")
+                    .bind(account)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| {
+                    let off: String = sqlx::Row::try_get(&r, "off").map_err(db_err)?;
+                    Ok(NotificationPrefs {
+                        account_id: sqlx::Row::try_get(&r, "account_id").map_err(db_err)?,
+                        email: crate::sql::flag(sqlx::Row::try_get(&r, "email").map_err(db_err)?),
+                        sms: crate::sql::flag(sqlx::Row::try_get(&r, "sms").map_err(db_err)?),
+                        off: off.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+                    })
+                })
+                .transpose()
+            }
+
+            async fn set_notification_prefs(&self, p: &NotificationPrefs) -> crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO notification_prefs (account_id, email, sms, off) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (account_id) DO UPDATE SET email = $2, sms = $3, off = $4",
+                )
+                .bind(&p.account_id)
+                .bind(i64::from(p.email))
+                .bind(i64::from(p.sms))
+                .bind(p.off.join(","))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
             }
 
             async fn enqueue(&self, m: &NewOutboxMessage, now: Timestamp) -> crate::Result<i64> {

@@ -680,3 +680,87 @@ async fn phishing_reports_start_and_join_campaigns_with_optimistic_versions() {
     assert!(s.campaign("cmp-nope").await.unwrap().is_none());
     db.cleanup().await;
 }
+
+fn notice(kind: &str, at: i64, delivered: bool) -> NewNotification {
+    NewNotification {
+        account_id: "a1".into(),
+        kind: kind.into(),
+        at: Timestamp(at),
+        device_name: Some("TV".into()),
+        device_type: Some("tv".into()),
+        place: Some("Lisbon, PT".into()),
+        count: 1,
+        delivered,
+    }
+}
+
+#[tokio::test]
+async fn notifications_list_read_and_preferences() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    let a = s
+        .add_notification(&notice("new_device_away", 10, true))
+        .await
+        .unwrap();
+    s.add_notification(&notice("new_device_away", 20, false))
+        .await
+        .unwrap();
+    let b = s
+        .add_notification(&notice("password_changed", 30, true))
+        .await
+        .unwrap();
+    let shown = s.notifications("a1", Timestamp(0), true, 10).await.unwrap();
+    assert_eq!(
+        shown.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![b, a],
+        "newest first, delivered only"
+    );
+    assert_eq!(
+        s.notifications("a1", Timestamp(15), false, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        s.mark_notifications_read("a1", Some(a), Timestamp(40))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.mark_notifications_read("a2", None, Timestamp(40))
+            .await
+            .unwrap(),
+        0,
+        "not another account's"
+    );
+    assert_eq!(
+        s.mark_notifications_read("a1", None, Timestamp(41))
+            .await
+            .unwrap(),
+        1
+    );
+    let shown = s.notifications("a1", Timestamp(0), true, 10).await.unwrap();
+    assert_eq!(shown[1].read_at, Some(Timestamp(40)));
+
+    assert!(s.notification_prefs("a1").await.unwrap().is_none());
+    let prefs = NotificationPrefs {
+        account_id: "a1".into(),
+        email: true,
+        sms: true,
+        off: vec!["new_device_home".into()],
+    };
+    s.set_notification_prefs(&prefs).await.unwrap();
+    assert_eq!(s.notification_prefs("a1").await.unwrap().unwrap(), prefs);
+    let none_off = NotificationPrefs {
+        off: vec![],
+        ..prefs
+    };
+    s.set_notification_prefs(&none_off).await.unwrap();
+    assert_eq!(
+        s.notification_prefs("a1").await.unwrap().unwrap().off,
+        Vec::<String>::new()
+    );
+    db.cleanup().await;
+}

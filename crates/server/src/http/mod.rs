@@ -5,6 +5,7 @@ pub mod api;
 pub mod codes_api;
 pub mod error;
 pub mod extract;
+pub mod notify_api;
 pub mod ops;
 pub mod phish_api;
 pub mod views;
@@ -35,7 +36,8 @@ pub type AppState = Arc<App>;
         api::sign_up, api::sign_in, api::sign_out_current, api::me, api::devices, api::rename_device,
         api::sign_out_device, api::sign_out_all, api::not_me, api::compromised, api::change_password,
         api::set_phone, api::remove_phone, api::my_audit, api::check_password, api::access,
-        api::admin_audit, api::admin_flagged, api::admin_accounts, api::admin_account,
+        api::admin_audit, api::admin_flagged,
+        notify_api::list, notify_api::mark_read, notify_api::settings, notify_api::set_settings, api::admin_accounts, api::admin_account,
         codes_api::device_code, codes_api::device_verify, codes_api::device_later,
         codes_api::create_sign_in_code, codes_api::sign_in_with_code, codes_api::password_reset,
         codes_api::password_reset_complete, codes_api::travel_code, codes_api::travel_start,
@@ -104,6 +106,12 @@ pub fn router(app: AppState) -> Router {
         .route("/admin/audit", get(api::admin_audit))
         .route("/admin/flagged", get(api::admin_flagged))
         .route("/admin/accounts", get(api::admin_accounts))
+        .route("/me/notifications", get(notify_api::list))
+        .route("/me/notifications/read", post(notify_api::mark_read))
+        .route(
+            "/me/notification-settings",
+            get(notify_api::settings).put(notify_api::set_settings),
+        )
         .route("/admin/accounts/{account}", get(api::admin_account))
         .route("/sessions/code", post(codes_api::sign_in_with_code))
         .route("/me/sign-in-codes", post(codes_api::create_sign_in_code))

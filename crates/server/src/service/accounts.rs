@@ -402,6 +402,7 @@ impl App {
             })
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| default_device_name(device_type, client.user_agent.as_deref()));
+        let first_time = !self.store.device_known(&account.id, &device_id).await?;
         let sign_in = super::codes::client_event(
             &account.id,
             &device_id,
@@ -451,6 +452,21 @@ impl App {
             decision = self
                 .access(self.device_event(&session, client, EventKind::Verified, Some(method)))
                 .await?;
+        }
+        if first_time {
+            // A device the account has never had: calm at home, a warning away from it
+            // (a burst of them is folded into one digest).
+            let notice = if decision.reasons.contains(&hearth_core::Reason::AtHome) {
+                Notice::NewDeviceHome
+            } else {
+                Notice::NewDeviceAway
+            };
+            self.notify_owner(
+                &account,
+                notice,
+                Some(super::notify::session_device(&session)),
+            )
+            .await?;
         }
         Ok(SignedIn {
             token,

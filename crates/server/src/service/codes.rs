@@ -313,6 +313,12 @@ impl App {
         let (channel, decision) = self
             .verify_with_code(session, Purpose::DeviceVerification, code, client)
             .await?;
+        self.notify(
+            &session.account_id,
+            Notice::DeviceVerified,
+            Some(super::notify::session_device(session)),
+        )
+        .await?;
         self.audit(
             Some(&session.account_id),
             "device_verified",
@@ -335,6 +341,14 @@ impl App {
             .access(self.device_event(session, client, EventKind::VerifyLater, None))
             .await?;
         let granted = decision.decision == hearth_core::Outcome::Allow;
+        if granted {
+            self.notify(
+                &session.account_id,
+                Notice::VerifyLaterUsed,
+                Some(super::notify::session_device(session)),
+            )
+            .await?;
+        }
         self.audit(
             Some(&session.account_id),
             if granted {
