@@ -434,6 +434,20 @@ async fn verify_later_is_bounded_then_verification_is_required() {
         "{first}"
     );
 
+    // A TV cannot take a travel pass: refused with a stable code and a reason to read.
+    let (st, body) = stranger
+        .post("/v1/device/travel-pass/code", json!({"channel": "email"}))
+        .await;
+    assert_eq!(
+        (st, body["error"]["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("forbidden")),
+        "{body}"
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("phones"));
+
     // The device's own "verify later" button: watching continues for the grace period.
     let (st, d) = stranger
         .post("/v1/device/verification/later", json!({}))

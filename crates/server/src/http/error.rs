@@ -116,7 +116,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg)
             }
-            ServiceError::Forbidden(code) => ApiError::new(StatusCode::FORBIDDEN, code, msg),
+            ServiceError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", msg),
             ServiceError::PasswordChangeRequired => {
                 ApiError::new(StatusCode::FORBIDDEN, "password_change_required", msg)
             }
