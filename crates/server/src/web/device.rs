@@ -396,16 +396,7 @@ pub async fn watch(p: Posted) -> Response {
     let place = place(p.field("place"));
     let mut ctx = p.ctx;
     let Some((session, account)) = device_session(&ctx).await else {
-        let m = ctx.tr.t("device.signed_out").to_owned();
-        return render(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            None,
-            None,
-            None,
-            None,
-            Some(m),
-        );
+        return signed_out(ctx);
     };
     ctx.set_cookie(PLACE_COOKIE, place.code, Some(30 * 86_400));
     let ev = event(&session, place, EventKind::Playback, &ctx.client);
@@ -448,52 +439,16 @@ pub async fn verify(p: Posted) -> Response {
     let choice = p.field("choice").to_owned();
     let ctx = p.ctx;
     let Some((session, account)) = device_session(&ctx).await else {
-        let m = ctx.tr.t("device.signed_out").to_owned();
-        return render(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            None,
-            None,
-            None,
-            None,
-            Some(m),
-        );
+        return signed_out(ctx);
     };
     let (_, client) = device_client(&ctx);
     let channel = match choice.as_str() {
         "email" => CodeChannel::Email,
         "sms" => CodeChannel::Sms,
         "later" => {
-            return match ctx.app.verify_later(&session, &client).await {
-                Ok(d) if d.decision == Outcome::Allow => {
-                    let m = ctx.tr.t("device.deferred").to_owned();
-                    render(
-                        ctx,
-                        StatusCode::OK,
-                        Some(&session),
-                        None,
-                        None,
-                        Some(m),
-                        None,
-                    )
-                }
-                Ok(d) => {
-                    let shown = show(&ctx, &d, account.recovery_phone.is_some());
-                    render(
-                        ctx,
-                        StatusCode::OK,
-                        Some(&session),
-                        Some(shown),
-                        None,
-                        None,
-                        None,
-                    )
-                }
-                Err(e) => {
-                    let (st, m) = explain(&ctx.tr, &e);
-                    render(ctx, st, Some(&session), None, None, None, Some(m))
-                }
-            };
+            let result = ctx.app.verify_later(&session, &client).await;
+            let has_phone = account.recovery_phone.is_some();
+            return answered(ctx, &session, has_phone, result, "device.deferred", None);
         }
         _ => {
             let m = ctx.tr.t("error.bad_form").to_owned();
@@ -539,6 +494,63 @@ pub async fn verify(p: Posted) -> Response {
     }
 }
 
+fn signed_out(ctx: Ctx) -> Response {
+    let m = ctx.tr.t("device.signed_out").to_owned();
+    render(
+        ctx,
+        StatusCode::UNAUTHORIZED,
+        None,
+        None,
+        None,
+        None,
+        Some(m),
+    )
+}
+
+/// What follows an answer on the device (a code, or "verify later"): the `ok_key`
+/// notice when the engine now allows it, the decision and its choices when it still
+/// asks, or the error (with a way back to `retry`).
+fn answered(
+    ctx: Ctx,
+    session: &Session,
+    has_phone: bool,
+    result: crate::service::ServiceResult<Decision>,
+    ok_key: &str,
+    retry: Option<&'static str>,
+) -> Response {
+    match result {
+        Ok(d) if d.decision == Outcome::Allow => {
+            let m = ctx.tr.t(ok_key).to_owned();
+            render(
+                ctx,
+                StatusCode::OK,
+                Some(session),
+                None,
+                None,
+                Some(m),
+                None,
+            )
+        }
+        Ok(d) => {
+            let shown = show(&ctx, &d, has_phone);
+            render(
+                ctx,
+                StatusCode::OK,
+                Some(session),
+                Some(shown),
+                None,
+                None,
+                None,
+            )
+        }
+        Err(e) => {
+            let (st, m) = explain(&ctx.tr, &e);
+            let again = retry.map(|to| (ctx.tr.t("device.code_again").to_owned(), to));
+            render(ctx, st, Some(session), None, again, None, Some(m))
+        }
+    }
+}
+
 /// The code the owner received, typed on the device.
 pub async fn code(p: Posted) -> Response {
     let p = match open_posted(p) {
@@ -552,49 +564,19 @@ pub async fn code(p: Posted) -> Response {
         .collect();
     let ctx = p.ctx;
     let Some((session, account)) = device_session(&ctx).await else {
-        let m = ctx.tr.t("device.signed_out").to_owned();
-        return render(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            None,
-            None,
-            None,
-            None,
-            Some(m),
-        );
+        return signed_out(ctx);
     };
     let (_, client) = device_client(&ctx);
-    match ctx.app.verify_device_code(&session, &code, &client).await {
-        Ok(d) if d.decision == Outcome::Allow => {
-            let m = ctx.tr.t("device.verified").to_owned();
-            render(
-                ctx,
-                StatusCode::OK,
-                Some(&session),
-                None,
-                None,
-                Some(m),
-                None,
-            )
-        }
-        Ok(d) => {
-            let shown = show(&ctx, &d, account.recovery_phone.is_some());
-            render(
-                ctx,
-                StatusCode::OK,
-                Some(&session),
-                Some(shown),
-                None,
-                None,
-                None,
-            )
-        }
-        Err(e) => {
-            let (st, m) = explain(&ctx.tr, &e);
-            let again = (ctx.tr.t("device.code_again").to_owned(), "/device/code");
-            render(ctx, st, Some(&session), None, Some(again), None, Some(m))
-        }
-    }
+    let result = ctx.app.verify_device_code(&session, &code, &client).await;
+    let has_phone = account.recovery_phone.is_some();
+    answered(
+        ctx,
+        &session,
+        has_phone,
+        result,
+        "device.verified",
+        Some("/device/code"),
+    )
 }
 
 /// The two owner-approved changes a device can ask for with a code.
@@ -648,16 +630,7 @@ async fn change(p: Posted, what: Change) -> Response {
         .collect();
     let ctx = p.ctx;
     let Some((session, _)) = device_session(&ctx).await else {
-        let m = ctx.tr.t("device.signed_out").to_owned();
-        return render(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            None,
-            None,
-            None,
-            None,
-            Some(m),
-        );
+        return signed_out(ctx);
     };
     let (_, client) = device_client(&ctx);
     if step == "code" {
