@@ -92,4 +92,8 @@ pub struct AccessEvent {
     /// Anonymous-IP database when configured, or from the platform.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous: Option<bool>,
+    /// The platform's id for this event, unique per account, so a redelivered event
+    /// can be recognised. Not an input to the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }

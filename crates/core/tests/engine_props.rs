@@ -78,6 +78,7 @@ prop_compose! {
             lon,
             asn,
             anonymous,
+            id: None,
         }
     }
 }
@@ -157,6 +158,7 @@ proptest! {
                 lon: Some(f64::from(x % 360) - 180.0),
                 asn: Some(x),
                 anonymous: Some(i.is_multiple_of(3)),
+                id: None,
             };
             engine.decide(&mut state, &e, e.ts);
             max_json = max_json.max(serde_json::to_vec(&state).unwrap().len());

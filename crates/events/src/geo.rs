@@ -152,6 +152,7 @@ mod tests {
             lon: None,
             asn: None,
             anonymous: None,
+            id: None,
         }
     }
 

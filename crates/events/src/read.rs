@@ -80,6 +80,8 @@ struct Wire<'a> {
     asn: Option<u32>,
     #[serde(default)]
     anonymous: Option<bool>,
+    #[serde(default)]
+    id: Option<String>,
 }
 
 impl Wire<'_> {
@@ -103,6 +105,7 @@ impl Wire<'_> {
             lon: self.lon,
             asn: self.asn,
             anonymous: self.anonymous,
+            id: self.id,
         })
     }
 }
@@ -303,10 +306,11 @@ mod tests {
 
     #[test]
     fn the_wire_form_reads_every_field_of_an_access_event() {
-        let line = r#"{"ts":"2026-03-01T21:15:00.250+01:00","account":"a","device":"d","device_type":"console","ip":"::1","kind":"verified","method":"sign_in_code","user_agent":"u","country":"PT","city":"Lisbon","lat":1.5,"lon":-2.5,"asn":7,"anonymous":true}"#;
+        let line = r#"{"ts":"2026-03-01T21:15:00.250+01:00","account":"a","device":"d","device_type":"console","ip":"::1","kind":"verified","method":"sign_in_code","user_agent":"u","country":"PT","city":"Lisbon","lat":1.5,"lon":-2.5,"asn":7,"anonymous":true,"id":"ev-1"}"#;
         let ours = parse_line(line.as_bytes(), 1).unwrap().unwrap();
         let serde: AccessEvent = serde_json::from_str(line).unwrap();
         assert_eq!(ours, serde);
+        assert_eq!(ours.id.as_deref(), Some("ev-1"));
         // Decisions and events are written with whole seconds.
         let whole = line.replace(".250", "");
         let ours = parse_line(whole.as_bytes(), 1).unwrap().unwrap();

@@ -774,6 +774,7 @@ impl Ctx<'_> {
             lon: Some(c.lon),
             asn: Some(at.net.asn),
             anonymous: None,
+            id: None,
         }
     }
 

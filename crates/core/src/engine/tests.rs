@@ -88,6 +88,7 @@ fn ev(min: i64, dev: &str, ty: DeviceType, at: &At, kind: EventKind) -> AccessEv
         lon: Some(at.lon),
         asn: Some(at.asn),
         anonymous: None,
+        id: None,
     }
 }
 

@@ -124,6 +124,10 @@ pub struct AccessEventDoc {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub asn: Option<u32>,
+    /// Anonymising network (VPN, Tor, hosting), when the platform knows it.
+    pub anonymous: Option<bool>,
+    /// The platform's id for this event, unique per account (not an engine input).
+    pub id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -633,6 +633,7 @@ pub(crate) fn client_event(
         lon: None,
         asn: None,
         anonymous: None,
+        id: None,
     }
 }
 

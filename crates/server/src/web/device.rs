@@ -358,6 +358,7 @@ fn event(session: &Session, place: &Place, kind: EventKind, client: &Client) -> 
         lon: None,
         asn: None,
         anonymous: place.anonymous.then_some(true),
+        id: None,
     }
 }
 
