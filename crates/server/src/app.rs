@@ -42,6 +42,8 @@ pub struct App {
     /// The phishing message checker (embedded model, default brands).
     pub checker: hearth_phish::Checker,
     pub metrics: Metrics,
+    /// What sign-in throttling and one-time codes take as the time.
+    pub clock: crate::service::Clock,
     /// Where the dev channels deliver (shown on the dev mailbox page).
     pub dev_mailbox: hearth_courier::DevMailbox,
     pub brand: hearth_courier::templates::Branding,
@@ -119,6 +121,7 @@ impl App {
             .map_err(|e| StartError::Other(format!("GeoIP: {e}")))?,
             checker: hearth_phish::Checker::default(),
             metrics: Metrics::default(),
+            clock: crate::service::Clock::default(),
             dev_mailbox: hearth_courier::DevMailbox::default(),
             brand: hearth_courier::templates::Branding::new(&config.service_name)
                 .map_err(|e| StartError::Other(e.to_string()))?,

@@ -2,7 +2,7 @@
 //! phone and the owner's reports ("this wasn't me", "I entered my details on a fake
 //! site").
 
-use super::{normalize_email, now, random_hex, valid_e164, Client, ServiceError, ServiceResult};
+use super::{normalize_email, random_hex, valid_e164, Client, ServiceError, ServiceResult};
 use crate::app::App;
 use hearth_core::password::{HashCheck, PasswordReport};
 use hearth_core::{Decision, DeviceType, EventKind, Timestamp, VerifyMethod};
@@ -57,7 +57,7 @@ impl App {
         self.store
             .append_audit(&NewAudit {
                 account_id: account.map(str::to_owned),
-                at: now(),
+                at: self.clock.now(),
                 kind: kind.to_owned(),
                 ip: client.map(|c| c.ip.to_string()),
                 device_id: device.map(str::to_owned),
@@ -159,7 +159,7 @@ impl App {
                 recovery_phone: phone,
                 locale,
                 role: Role::Member,
-                created_at: now(),
+                created_at: self.clock.now(),
             })
             .await;
         match created {
@@ -208,7 +208,7 @@ impl App {
                 recovery_phone: None,
                 locale: "en".into(),
                 role: Role::Admin,
-                created_at: now(),
+                created_at: self.clock.now(),
             })
             .await?;
         Ok(Some(password))
@@ -232,7 +232,7 @@ impl App {
         device_key: Option<&str>,
         client: &Client,
     ) -> ServiceResult<()> {
-        let t = now();
+        let t = self.clock.now();
         let ip = client.ip.to_string();
         let known_device = match (account, device_key) {
             (Some(a), Some(k)) => {
@@ -276,7 +276,7 @@ impl App {
         device_key: Option<&str>,
         client: &Client,
     ) -> ServiceResult<SignedIn> {
-        let t = now();
+        let t = self.clock.now();
         let email = normalize_email(&req.email).unwrap_or_else(|| req.email.trim().to_lowercase());
         let acct_key = self.email_counter_key(&email);
         let account = self.store.account_by_email(&email).await?;
@@ -327,7 +327,7 @@ impl App {
         device_key: Option<&str>,
         client: &Client,
     ) -> ServiceResult<SignedIn> {
-        let t = now();
+        let t = self.clock.now();
         let email = normalize_email(&req.email).unwrap_or_else(|| req.email.trim().to_lowercase());
         let acct_key = self.email_counter_key(&email);
         let account = self.store.account_by_email(&email).await?;
@@ -381,7 +381,7 @@ impl App {
         verified_by: Option<VerifyMethod>,
         client: &Client,
     ) -> ServiceResult<SignedIn> {
-        let t = now();
+        let t = self.clock.now();
         let acct_key = self.email_counter_key(&account.email);
         let ip = client.ip.to_string();
         self.store.clear_counter(&acct_key).await?;
@@ -404,6 +404,7 @@ impl App {
             .unwrap_or_else(|| default_device_name(device_type, client.user_agent.as_deref()));
         let first_time = !self.store.device_known(&account.id, &device_id).await?;
         let sign_in = super::codes::client_event(
+            t,
             &account.id,
             &device_id,
             device_type,
@@ -559,7 +560,7 @@ impl App {
         }
         self.require_strong(new_password, &account.email)?;
         let hash = self.hash_new_password(new_password).await?;
-        let t = now();
+        let t = self.clock.now();
         self.store
             .set_password(&account.id, &hash, t, false)
             .await?;
@@ -629,7 +630,7 @@ impl App {
             .session(&session.account_id, device_session)
             .await?
             .ok_or(ServiceError::NotFound("device"))?;
-        let t = now();
+        let t = self.clock.now();
         self.store
             .revoke_session(&session.account_id, device_session, "reported_not_me", t)
             .await?;
@@ -656,7 +657,7 @@ impl App {
         session: &Session,
         client: &Client,
     ) -> ServiceResult<(u64, Vec<Guidance>)> {
-        let t = now();
+        let t = self.clock.now();
         let signed_out = self
             .store
             .revoke_all_sessions(&session.account_id, None, "reported_compromised", t)

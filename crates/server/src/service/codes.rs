@@ -3,7 +3,7 @@
 //! travel passes and household moves. Codes are drawn and checked by
 //! `hearth_core::codes`, stored as keyed hashes, and delivered through the outbox.
 
-use super::{normalize_email, now, Client, ServiceError, ServiceResult};
+use super::{normalize_email, Client, ServiceError, ServiceResult};
 use crate::app::App;
 use hearth_core::codes::{self, CodeError, CodeRecord, Purpose};
 use hearth_core::engine::Standing;
@@ -97,7 +97,7 @@ impl App {
                     }),
                 },
             };
-        let t = now();
+        let t = self.clock.now();
         let acct_key = format!("acct:{}", account.id);
         let dest_key = format!(
             "dest:{}",
@@ -171,7 +171,7 @@ impl App {
         subject: &str,
         attempt: &str,
     ) -> ServiceResult<Option<String>> {
-        let t = now();
+        let t = self.clock.now();
         let row = self
             .store
             .latest_code(account, purpose.as_str(), subject)
@@ -233,6 +233,7 @@ impl App {
         method: Option<VerifyMethod>,
     ) -> AccessEvent {
         client_event(
+            self.clock.now(),
             &session.account_id,
             &session.device_id,
             parse_device_type(&session.device_type),
@@ -371,7 +372,7 @@ impl App {
         session: &Session,
         client: &Client,
     ) -> ServiceResult<SignInCode> {
-        let t = now();
+        let t = self.clock.now();
         let acct_key = format!("acct:{}", session.account_id);
         let history = self.store.sends_since(&acct_key, t.plus(-DAY)).await?;
         if let Err(wait) = codes::check_send(&history, t, self.config.codes.send_limit()) {
@@ -463,7 +464,7 @@ impl App {
         self.check_code(&account.id, Purpose::PasswordReset, &account.id, code)
             .await?;
         let hash = self.hash_new_password(new_password).await?;
-        let t = now();
+        let t = self.clock.now();
         self.store
             .set_password(&account.id, &hash, t, false)
             .await?;
@@ -545,7 +546,7 @@ impl App {
                 "only a device seen at home recently can take a travel pass",
             ));
         }
-        let since = now().plus(-30 * DAY);
+        let since = self.clock.now().plus(-30 * DAY);
         let used = self
             .store
             .search_audit(&hearth_store::AuditQuery {
@@ -603,14 +604,15 @@ impl App {
     /// The device's standing in the engine's state for the account.
     pub async fn device_standing(&self, account: &str, device: &str) -> ServiceResult<Standing> {
         Ok(match self.engine_state(account).await? {
-            Some(state) => state.device_standing(&DeviceId(device.to_owned()), now()),
+            Some(state) => state.device_standing(&DeviceId(device.to_owned()), self.clock.now()),
             None => Standing::Unknown,
         })
     }
 }
 
-/// An access event for a device talking to Hearth directly, at the current time.
+/// An access event for a device talking to Hearth directly, at `ts`.
 pub(crate) fn client_event(
+    ts: Timestamp,
     account: &str,
     device: &str,
     device_type: DeviceType,
@@ -619,7 +621,7 @@ pub(crate) fn client_event(
     method: Option<VerifyMethod>,
 ) -> AccessEvent {
     AccessEvent {
-        ts: now(),
+        ts,
         account: AccountId(account.to_owned()),
         device: DeviceId(device.to_owned()),
         device_type,

@@ -102,6 +102,25 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(b)
 }
 
+/// The clock sign-in locks, code lifetimes and send limits read: the system time plus
+/// an offset that only tests move, to live through hours or days in a second.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> hearth_core::Timestamp {
+        now().plus(self.offset_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Moves this clock forward by `ms` (tests and simulations only).
+    pub fn advance(&self, ms: i64) {
+        self.offset_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 pub fn now() -> hearth_core::Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
