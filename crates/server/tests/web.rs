@@ -184,6 +184,7 @@ const PAGES: &[&str] = &[
     "/account/phone",
     "/account/password",
     "/account/activity",
+    "/account/notifications",
     "/account/compromised",
     "/account/sign-in-code",
     "/reset",

@@ -161,5 +161,13 @@ pub(crate) static LANG: Lang = Lang {
             ],
             sms: "{service}: the {device_type} \"{device}\" was verified on {when}. Not you? Open the app yourself and check Devices.",
         },
+        Text {
+            subject: "Someone tried many passwords on your {service} account",
+            lines: &[
+                "Since {when}, {count} attempts to sign in to your {service} account failed with a wrong password. This is what happens when lists of passwords leaked from other sites are tried against many accounts.",
+                "Signing in with a password is paused for a while; your devices that are already signed in keep working. If you use the same password on any other site, change it there and here: open the app or the site yourself and go to your password settings.",
+            ],
+            sms: "{service}: {count} wrong passwords were tried on your account since {when}. Your signed-in devices still work. If you use this password elsewhere, open the app yourself and change it.",
+        },
     ],
 };

@@ -161,5 +161,13 @@ pub(crate) static LANG: Lang = Lang {
             ],
             sms: "{service}: el dispositivo “{device}” ({device_type}) se verificó el {when}. ¿No fuiste tú? Abre tú mismo la aplicación y revisa Dispositivos.",
         },
+        Text {
+            subject: "Alguien probó muchas contraseñas en tu cuenta de {service}",
+            lines: &[
+                "Desde el {when}, {count} intentos de iniciar sesión en tu cuenta de {service} fallaron con una contraseña incorrecta. Es lo que ocurre cuando se prueban en muchas cuentas listas de contraseñas robadas de otros sitios.",
+                "El inicio de sesión con contraseña queda en pausa un tiempo; tus dispositivos con la sesión iniciada siguen funcionando. Si usas la misma contraseña en otro sitio, cámbiala allí y aquí: abre tú mismo la aplicación o el sitio y ve a los ajustes de la contraseña.",
+            ],
+            sms: "{service}: se probaron {count} contraseñas incorrectas en tu cuenta desde el {when}. Tus dispositivos siguen funcionando. Si usas esta contraseña en otro sitio, abre tú mismo la aplicación y cámbiala.",
+        },
     ],
 };

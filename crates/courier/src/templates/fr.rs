@@ -161,5 +161,13 @@ pub(crate) static LANG: Lang = Lang {
             ],
             sms: "{service} : l'appareil « {device} » ({device_type}) a été vérifié le {when}. Pas vous ? Ouvrez vous-même l'application et vérifiez Appareils.",
         },
+        Text {
+            subject: "Quelqu'un a essayé de nombreux mots de passe sur votre compte {service}",
+            lines: &[
+                "Depuis le {when}, {count} tentatives de connexion à votre compte {service} ont échoué avec un mauvais mot de passe. C'est ce qui arrive quand des listes de mots de passe volés sur d'autres sites sont essayées sur de nombreux comptes.",
+                "La connexion par mot de passe est suspendue pour un moment ; vos appareils déjà connectés continuent de fonctionner. Si vous utilisez le même mot de passe sur un autre site, changez-le là-bas et ici : ouvrez vous-même l'application ou le site et allez dans les réglages du mot de passe.",
+            ],
+            sms: "{service} : {count} mauvais mots de passe essayés sur votre compte depuis le {when}. Vos appareils connectés fonctionnent. Si ce mot de passe sert ailleurs, ouvrez vous-même l'application et changez-le.",
+        },
     ],
 };

@@ -88,10 +88,13 @@ pub enum Notice {
     VerifyLaterUsed,
     /// A device was verified with a code.
     DeviceVerified,
+    /// Many wrong passwords were tried on the account in a short time (credential
+    /// stuffing or guessing against it); password sign-in is paused for a while.
+    SignInAttack,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 12] = [
+    pub const ALL: [Notice; 13] = [
         Notice::NewDeviceHome,
         Notice::NewDeviceAway,
         Notice::NewDevicesDigest,
@@ -104,6 +107,7 @@ impl Notice {
         Notice::VerificationRequested,
         Notice::VerifyLaterUsed,
         Notice::DeviceVerified,
+        Notice::SignInAttack,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +124,7 @@ impl Notice {
             Notice::VerificationRequested => "verification_requested",
             Notice::VerifyLaterUsed => "verify_later_used",
             Notice::DeviceVerified => "device_verified",
+            Notice::SignInAttack => "sign_in_attack",
         }
     }
 
@@ -137,6 +142,7 @@ impl Notice {
             Notice::VerificationRequested => 9,
             Notice::VerifyLaterUsed => 10,
             Notice::DeviceVerified => 11,
+            Notice::SignInAttack => 12,
         }
     }
 }
@@ -178,7 +184,7 @@ pub(crate) struct Lang {
     /// household update, travel pass.
     pub codes: [Text; 5],
     /// In [`Notice::index`] order.
-    pub notices: [Text; 12],
+    pub notices: [Text; 13],
 }
 
 /// The service's name as shown in messages. It must not look like a link.

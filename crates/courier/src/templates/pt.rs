@@ -161,5 +161,13 @@ pub(crate) static LANG: Lang = Lang {
             ],
             sms: "{service}: o dispositivo “{device}” ({device_type}) foi verificado em {when}. Não foi você? Abra a aplicação por si mesmo e veja Dispositivos.",
         },
+        Text {
+            subject: "Alguém tentou muitas palavras-passe na sua conta {service}",
+            lines: &[
+                "Desde {when}, {count} tentativas de iniciar sessão na sua conta {service} falharam com uma palavra-passe errada. É o que acontece quando listas de palavras-passe roubadas noutros sites são experimentadas em muitas contas.",
+                "O início de sessão com palavra-passe fica suspenso durante algum tempo; os seus dispositivos com sessão iniciada continuam a funcionar. Se usa a mesma palavra-passe noutro site, mude-a lá e aqui: abra a aplicação ou o site por si mesmo e vá às definições da palavra-passe.",
+            ],
+            sms: "{service}: {count} palavras-passe erradas tentadas na sua conta desde {when}. Os seus dispositivos continuam a funcionar. Se usa esta palavra-passe noutro lado, abra a aplicação por si mesmo e mude-a.",
+        },
     ],
 };

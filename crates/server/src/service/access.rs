@@ -72,6 +72,7 @@ impl App {
             {
                 self.count_decision(&decision);
                 self.record_sharing(&before, &after, event.ts).await?;
+                self.notify_verification(&event, &decision).await?;
                 return Ok(decision);
             }
             self.metrics.inc("hearth_engine_state_conflicts_total", &[]);

@@ -488,6 +488,13 @@ impl App {
         let window = self.config.throttle.window_ms;
         let ip = client.ip.to_string();
         let failures = self.store.bump_counter(acct_key, t, window).await?;
+        // The failure that pauses password sign-in tells the owner, once per window.
+        if let Some(owner) = account {
+            if failures.count == self.config.throttle.free_failures.max(1) {
+                self.notify_sign_in_attack(owner, failures.count, failures.first_at)
+                    .await?;
+            }
+        }
         self.store
             .bump_counter(&format!("ip:{ip}"), t, window)
             .await?;

@@ -7,6 +7,7 @@
 use super::{now, random_hex, ServiceError, ServiceResult};
 use crate::app::App;
 use hearth_core::time::DAY;
+use hearth_core::{AccessEvent, Decision, EventKind, Outcome};
 use hearth_courier::noise::{self, NoticeDecision, NoticePolicy, SentNotice};
 use hearth_courier::templates::{render_notice, DeviceInfo, Locale, Notice, NoticeContext, Place};
 use hearth_store::{Account, NewNotification, NotificationPrefs, Session};
@@ -90,11 +91,64 @@ impl App {
         }
     }
 
+    /// A device was asked to verify while watching: the owner hears of it. Sign-ins
+    /// tell of new devices themselves, so only the other events count here.
+    pub(crate) async fn notify_verification(
+        &self,
+        event: &AccessEvent,
+        decision: &Decision,
+    ) -> ServiceResult<()> {
+        if decision.decision != Outcome::Verify || event.kind == EventKind::SignIn {
+            return Ok(());
+        }
+        let place = (event.city.is_some() || event.country.is_some()).then(|| Place {
+            city: event.city.clone(),
+            country: event.country.clone(),
+        });
+        let device = DeviceInfo {
+            name: event.device.as_str().to_owned(),
+            kind: event.device_type,
+            place,
+        };
+        self.notify(
+            event.account.as_str(),
+            Notice::VerificationRequested,
+            Some(device),
+        )
+        .await
+    }
+
     pub(crate) async fn notify_owner(
         &self,
         owner: &Account,
         notice: Notice,
         device: Option<DeviceInfo>,
+    ) -> ServiceResult<()> {
+        self.notify_owner_of(owner, notice, device, 1, None).await
+    }
+
+    /// Many wrong passwords were tried on the owner's account since `since`: the
+    /// moment sign-in by password is paused, the owner hears of it (once per quiet
+    /// period), with how many attempts failed.
+    pub(crate) async fn notify_sign_in_attack(
+        &self,
+        owner: &Account,
+        failures: u32,
+        since: hearth_core::Timestamp,
+    ) -> ServiceResult<()> {
+        self.notify_owner_of(owner, Notice::SignInAttack, None, failures, Some(since))
+            .await
+    }
+
+    /// `count` and `since` say how many and since when, for notices about several
+    /// events (a digest works them out itself).
+    async fn notify_owner_of(
+        &self,
+        owner: &Account,
+        notice: Notice,
+        device: Option<DeviceInfo>,
+        count: u32,
+        since: Option<hearth_core::Timestamp>,
     ) -> ServiceResult<()> {
         let prefs = self.notification_prefs(&owner.id).await?;
         if !notice.is_security_critical() && prefs.off.iter().any(|k| k == notice.as_str()) {
@@ -142,18 +196,26 @@ impl App {
         };
         match decision {
             NoticeDecision::Send(n) => {
-                self.store.add_notification(&record(n, 1, true)).await?;
-                self.deliver_notice(owner, &prefs, n, &device, 1).await
+                self.store.add_notification(&record(n, count, true)).await?;
+                self.deliver_notice(owner, &prefs, n, &device, count, since.unwrap_or(t))
+                    .await
             }
-            NoticeDecision::Digest { count, .. } => {
+            NoticeDecision::Digest { count, since } => {
                 self.store
                     .add_notification(&record(notice, 1, false))
                     .await?;
                 self.store
                     .add_notification(&record(Notice::NewDevicesDigest, count, true))
                     .await?;
-                self.deliver_notice(owner, &prefs, Notice::NewDevicesDigest, &device, count)
-                    .await
+                self.deliver_notice(
+                    owner,
+                    &prefs,
+                    Notice::NewDevicesDigest,
+                    &device,
+                    count,
+                    since,
+                )
+                .await
             }
             NoticeDecision::Suppress => {
                 self.store
@@ -175,11 +237,12 @@ impl App {
         notice: Notice,
         device: &DeviceInfo,
         count: u32,
+        at: hearth_core::Timestamp,
     ) -> ServiceResult<()> {
         let t = now();
         let ctx = NoticeContext {
             notice,
-            at: t,
+            at,
             device: device.clone(),
             count,
         };

@@ -13,6 +13,7 @@ pub mod ctx;
 pub mod device;
 pub mod devices;
 pub mod i18n;
+pub mod notices;
 pub mod owner;
 pub mod settings;
 pub mod tools;
@@ -69,6 +70,9 @@ pub fn routes() -> Router<AppState> {
             get(settings::password_page).post(settings::password),
         )
         .route("/account/activity", get(settings::activity))
+        .route("/account/notifications", get(notices::page))
+        .route("/account/notifications/read", post(notices::read))
+        .route("/account/notifications/settings", post(notices::settings))
         .route("/check", get(tools::check_page).post(tools::check))
         .route("/check/report", post(tools::report))
         .route("/device", get(device::page))
