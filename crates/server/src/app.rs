@@ -5,7 +5,7 @@ use crate::metrics::Metrics;
 use crate::secrets::{load_or_create, ApiKeys, SecretError, ServerKey};
 use hearth_core::engine::Engine;
 use hearth_core::password::{PasswordError, PasswordHasher, PasswordPolicy};
-use hearth_store::Store;
+use hearth_store::{Counters, Store};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -26,6 +26,9 @@ pub enum StartError {
 pub struct App {
     pub config: Config,
     pub store: Arc<dyn Store>,
+    /// Brute-force counters and send histories, shared by every node (the database,
+    /// or Redis when `[redis] url` is set).
+    pub counters: Arc<dyn Counters>,
     pub key: ServerKey,
     pub api_keys: ApiKeys,
     pub policy: PasswordPolicy,
@@ -103,8 +106,10 @@ impl App {
                 .unwrap_or(2),
             n => n,
         };
+        let counters = hearth_store::counters::from_config(&config.redis, store.clone())?;
         Ok(App {
             store,
+            counters,
             key,
             api_keys,
             policy,

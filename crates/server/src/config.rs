@@ -48,6 +48,8 @@ pub struct Config {
     /// MaxMind databases; without them the engine works from IP prefixes and what
     /// the events say.
     pub geoip: GeoIpConfig,
+    /// Shared counters in Redis instead of the database (several nodes).
+    pub redis: hearth_store::RedisConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -85,6 +87,7 @@ impl Default for Config {
             courier: hearth_courier::CourierConfig::default(),
             service_name: "Hearth".into(),
             geoip: GeoIpConfig::default(),
+            redis: hearth_store::RedisConfig::default(),
         }
     }
 }

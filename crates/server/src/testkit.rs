@@ -67,6 +67,50 @@ impl TestServer {
         }
     }
 
+    /// A second node over the same database, as another `hearth serve` would be: its
+    /// own store connection, state and listener, the same configuration (and so the
+    /// same secret key file and API key) as `self`, adjusted by `tweak`.
+    pub async fn start_peer(&self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = self.app.config.clone();
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        tweak(&mut config);
+        let store = match hearth_store::open(&config.database_url).await {
+            Ok(s) => s,
+            Err(e) => panic_start(&format!("peer database: {e}")),
+        };
+        let app = match App::build(config.clone(), store) {
+            Ok(a) => Arc::new(a),
+            Err(e) => panic_start(&e.to_string()),
+        };
+        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => l,
+            Err(e) => panic_start(&e.to_string()),
+        };
+        let addr = listener.local_addr().unwrap_or(config.listen);
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = crate::Server {
+            app: app.clone(),
+            listener,
+        };
+        let task = tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        TestServer {
+            addr,
+            app,
+            api_key: self.api_key.clone(),
+            db: None,
+            stop: Some(tx),
+            task: Some(task),
+            // The data folder is the first node's: it removes it.
+            dir: std::env::temp_dir().join(format!(
+                "hearth-peer-{}-{}",
+                std::process::id(),
+                crate::service::random_hex(4)
+            )),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -4,18 +4,22 @@
 //! migrations under `migrations/sqlite` and `migrations/postgres`.
 
 mod codes;
+pub mod counters;
 mod migrate;
 mod model;
 mod phish;
 mod postgres;
+mod redis_counters;
 mod sql;
 mod sqlite;
 pub mod testkit;
 
 pub use codes::{CodeRow, CodeStore};
+pub use counters::{Counters, RedisConfig};
 pub use model::*;
 pub use phish::{CampaignRow, CampaignWrite, NewPhishReport, PhishReport, PhishStore};
 pub use postgres::PgStore;
+pub use redis_counters::RedisCounters;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

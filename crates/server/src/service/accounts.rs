@@ -243,9 +243,11 @@ impl App {
             _ => false,
         };
         let verdict = self.config.throttle.check(
-            self.store.counter(&self.email_counter_key(email)).await?,
-            self.store.counter(&format!("ip:{ip}")).await?,
-            self.store.counter(&format!("distinct:{ip}")).await?,
+            self.counters
+                .counter(&self.email_counter_key(email))
+                .await?,
+            self.counters.counter(&format!("ip:{ip}")).await?,
+            self.counters.counter(&format!("distinct:{ip}")).await?,
             known_device,
             t,
         );
@@ -384,8 +386,8 @@ impl App {
         let t = self.clock.now();
         let acct_key = self.email_counter_key(&account.email);
         let ip = client.ip.to_string();
-        self.store.clear_counter(&acct_key).await?;
-        self.store
+        self.counters.clear_counter(&acct_key).await?;
+        self.counters
             .clear_counter(&format!("pair:{ip}:{acct_key}"))
             .await?;
         let token = format!("hs_{}", random_hex(32));
@@ -487,7 +489,7 @@ impl App {
     ) -> ServiceResult<()> {
         let window = self.config.throttle.window_ms;
         let ip = client.ip.to_string();
-        let failures = self.store.bump_counter(acct_key, t, window).await?;
+        let failures = self.counters.bump_counter(acct_key, t, window).await?;
         // The failure that pauses password sign-in tells the owner, once per window.
         if let Some(owner) = account {
             if failures.count == self.config.throttle.free_failures.max(1) {
@@ -495,16 +497,16 @@ impl App {
                     .await?;
             }
         }
-        self.store
+        self.counters
             .bump_counter(&format!("ip:{ip}"), t, window)
             .await?;
         let pair = self
-            .store
+            .counters
             .bump_counter(&format!("pair:{ip}:{acct_key}"), t, window)
             .await?;
         if pair.count == 1 {
             let distinct = self
-                .store
+                .counters
                 .bump_counter(&format!("distinct:{ip}"), t, window)
                 .await?;
             if distinct.count == self.config.throttle.stuffing_accounts {

@@ -105,7 +105,7 @@ impl App {
         );
         let limit = self.config.codes.send_limit();
         for key in [&acct_key, &dest_key] {
-            let history = self.store.sends_since(key, t.plus(-DAY)).await?;
+            let history = self.counters.sends_since(key, t.plus(-DAY)).await?;
             if let Err(wait) = codes::check_send(&history, t, limit) {
                 self.metrics
                     .inc("hearth_codes_refused_total", &[("why", "send_limit")]);
@@ -141,7 +141,7 @@ impl App {
             CodeChannel::Sms => rendered.sms(&to, purpose.as_str(), Some(id.clone())),
         };
         self.store.enqueue(&message, t).await?;
-        self.store.record_send(&[acct_key, dest_key], t).await?;
+        self.counters.record_send(&[acct_key, dest_key], t).await?;
         self.metrics.inc(
             "hearth_codes_sent_total",
             &[("channel", channel.as_str()), ("purpose", purpose.as_str())],
@@ -374,7 +374,7 @@ impl App {
     ) -> ServiceResult<SignInCode> {
         let t = self.clock.now();
         let acct_key = format!("acct:{}", session.account_id);
-        let history = self.store.sends_since(&acct_key, t.plus(-DAY)).await?;
+        let history = self.counters.sends_since(&acct_key, t.plus(-DAY)).await?;
         if let Err(wait) = codes::check_send(&history, t, self.config.codes.send_limit()) {
             return Err(ServiceError::TooManySends {
                 retry_after_secs: u64::try_from(wait.secs()).unwrap_or(1),
@@ -391,7 +391,7 @@ impl App {
         );
         let id = format!("code_{}", super::random_hex(12));
         self.store.issue_code(&code_row(&id, &record, None)).await?;
-        self.store.record_send(&[acct_key], t).await?;
+        self.counters.record_send(&[acct_key], t).await?;
         self.audit(
             Some(&session.account_id),
             "sign_in_code_created",
@@ -472,7 +472,7 @@ impl App {
             .store
             .revoke_all_sessions(&account.id, None, "password_reset", t)
             .await?;
-        self.store
+        self.counters
             .clear_counter(&self.email_counter_key(&email))
             .await?;
         self.notify_owner(&account, Notice::PasswordReset, None)

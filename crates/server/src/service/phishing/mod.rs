@@ -209,7 +209,7 @@ impl App {
             "phish:{}",
             &hex::encode(self.key.mac("phishing-reports", &[source.as_bytes()]))[..32]
         );
-        let c = self.store.bump_counter(&key, now, HOUR).await?;
+        let c = self.counters.bump_counter(&key, now, HOUR).await?;
         Ok((c.count > limit).then_some(u64::try_from(HOUR / 1000).unwrap_or(3600)))
     }
 
