@@ -537,3 +537,75 @@ async fn the_dev_mailbox_and_device_view_are_there_only_in_dev_or_demo() {
     assert!(!resp.text().await.unwrap().contains("href=\"/dev/mailbox\""));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_notices_page_lists_marks_read_and_switches_in_the_owners_language() {
+    let s = TestServer::start(|_| {}).await;
+    let mut owner = signed_in(&s, "notices@example.com").await;
+    let account = s
+        .app
+        .store
+        .account_by_email("notices@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (st, _, html) = owner.get(s.url("/account/notifications")).await;
+    assert_eq!(st, StatusCode::OK);
+    // The browser's first sign-in is the account's first device.
+    assert!(html.contains("A new device signed in"), "{html}");
+    assert!(html.contains("id=\"unread-count\">1<"), "{html}");
+    assert!(
+        html.contains("name=\"sms\" value=\"1\" disabled"),
+        "no phone, no texts"
+    );
+
+    // Only "resold" kept among the switchable notices, texts off.
+    let csrf = csrf_of(&html);
+    let (st, h, _) = owner
+        .post(
+            s.url("/account/notifications/settings"),
+            &[
+                ("csrf", &csrf),
+                ("email", "1"),
+                ("on_classified_resold", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(h.get(LOCATION).unwrap(), "/account/notifications");
+    let prefs = s.app.notification_prefs(&account).await.unwrap();
+    assert!(prefs.email && !prefs.sms);
+    assert!(!prefs.off.contains(&"classified_resold".to_owned()));
+    assert!(prefs.off.contains(&"new_device_away".to_owned()));
+    assert!(
+        !prefs.off.iter().any(|k| k == "password_changed"),
+        "security notices cannot be switched off"
+    );
+    // Texts without a recovery phone are refused, and nothing is changed.
+    let (st, _, _) = owner
+        .post(
+            s.url("/account/notifications/settings"),
+            &[("csrf", &csrf), ("email", "1"), ("sms", "1")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s.app.notification_prefs(&account).await.unwrap(), prefs);
+
+    let (st, _, _) = owner
+        .post(s.url("/account/notifications/read"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, _, html) = owner.get(s.url("/account/notifications")).await;
+    assert!(!html.contains("unread-count"), "all read");
+    assert!(html.contains("All notices marked read."));
+
+    // In French, with the page's own words.
+    let (_, _, _) = owner
+        .get(s.url("/lang/fr?next=/account/notifications"))
+        .await;
+    let (_, _, html) = owner.get(s.url("/account/notifications")).await;
+    assert!(html.contains("Alertes de sécurité"), "{html}");
+    assert!(html.contains("Un nouvel appareil s"), "{html}");
+    s.stop().await;
+}

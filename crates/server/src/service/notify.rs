@@ -218,9 +218,14 @@ impl App {
                 .await
             }
             NoticeDecision::Suppress => {
-                self.store
-                    .add_notification(&record(notice, 1, false))
-                    .await?;
+                // New-device sign-ins are kept to count the next burst; other quietened
+                // notices leave no row (a resold account's players would add one per
+                // event and push the last sent notice out of the history read above).
+                if is_new_device(notice.as_str()) {
+                    self.store
+                        .add_notification(&record(notice, 1, false))
+                        .await?;
+                }
                 self.metrics.inc(
                     "hearth_notices_quietened_total",
                     &[("notice", notice.as_str())],
