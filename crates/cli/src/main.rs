@@ -1,5 +1,6 @@
 //! The `hearth` binary: it parses the command line and wires the crates together.
 
+mod consume;
 mod message;
 mod password;
 mod replay;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the service and its web pages.
     Serve(serve::ServeArgs),
+    /// Decide access events read from NATS JetStream; publish each decision back to it.
+    Consume(consume::ConsumeArgs),
     /// Run access events (JSON Lines) through the engine: one decision per event.
     Replay(replay::ReplayArgs),
     /// Generate a labelled population of households, travellers, shared and resold accounts.
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Consume(args) => consume::run(args),
         Command::Replay(args) => replay::replay(args),
         Command::Simulate(args) => replay::simulate(args),
         Command::Message {

@@ -41,12 +41,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(config))
 }
 
-fn init_logging(format: &str) {
+pub(crate) fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if format == "json" {
         builder.json().init();
     } else {
@@ -95,6 +96,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn shutdown_signal() {
+    stop_signal().await;
+    tracing::info!("shutting down: draining requests");
+}
+
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.
+pub(crate) async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -113,5 +120,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: draining requests");
 }

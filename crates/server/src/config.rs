@@ -50,6 +50,8 @@ pub struct Config {
     pub geoip: GeoIpConfig,
     /// Shared counters in Redis instead of the database (several nodes).
     pub redis: hearth_store::RedisConfig,
+    /// `hearth consume`: access events from NATS JetStream, decisions back to it.
+    pub consume: ConsumeConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -88,6 +90,7 @@ impl Default for Config {
             service_name: "Hearth".into(),
             geoip: GeoIpConfig::default(),
             redis: hearth_store::RedisConfig::default(),
+            consume: ConsumeConfig::default(),
         }
     }
 }
@@ -249,6 +252,46 @@ impl Default for TravelConfig {
     fn default() -> Self {
         Self {
             max_passes_per_month: 2,
+        }
+    }
+}
+
+/// `hearth consume`: where the access events come from and the decisions go.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumeConfig {
+    /// NATS server URL.
+    pub nats: String,
+    /// JetStream stream holding the access events (created if absent).
+    pub stream: String,
+    /// Subject the platform publishes access events on.
+    pub subject: String,
+    /// Durable pull consumer's name: where reading resumes after a restart.
+    pub consumer: String,
+    /// Subject each decision is published on.
+    pub decisions_subject: String,
+    /// Stream created for the decisions when no stream captures their subject yet.
+    pub decisions_stream: String,
+    /// Events delivered and not yet acknowledged, at most.
+    pub max_ack_pending: i64,
+    /// Seconds before an unacknowledged event is delivered again.
+    pub ack_wait_secs: u64,
+    /// Decisions published and awaiting the broker's acknowledgement at once.
+    pub window: usize,
+}
+
+impl Default for ConsumeConfig {
+    fn default() -> Self {
+        Self {
+            nats: "nats://127.0.0.1:4222".into(),
+            stream: "HEARTH_EVENTS".into(),
+            subject: "hearth.events".into(),
+            consumer: "hearth-consume".into(),
+            decisions_subject: "hearth.decisions".into(),
+            decisions_stream: "HEARTH_DECISIONS".into(),
+            max_ack_pending: 1024,
+            ack_wait_secs: 30,
+            window: 64,
         }
     }
 }
