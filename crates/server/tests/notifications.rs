@@ -506,6 +506,11 @@ async fn every_trigger_reaches_the_owner(tag: &str, phone: &str, other_phone: &s
     // A phone away from home: told, then it verifies later, then with a code.
     let phone_token = sign_in(&s, &c, &email, "phone-2", "mobile", AWAY).await;
     owner.told(&["new_device_away"], true).await;
+    // Two more at once: the third new device is told, the fourth starts a digest.
+    sign_in(&s, &c, &email, "laptop-3", "computer", AWAY).await;
+    owner.told(&["new_device_away"], true).await;
+    sign_in(&s, &c, &email, "tablet-4", "tablet", AWAY).await;
+    owner.told(&["new_devices_digest"], true).await;
     let device = |path: &str| {
         c.post(s.url(path))
             .bearer_auth(&phone_token)
