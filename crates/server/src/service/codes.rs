@@ -452,15 +452,17 @@ impl App {
         client: &Client,
     ) -> ServiceResult<u64> {
         let email = normalize_email(email).ok_or(ServiceError::NoCode)?;
+        // The new password is judged before the address is looked up, so a weak one
+        // is refused alike for unknown and known addresses.
+        let report = self.check_password(new_password, Some(&email));
+        if !report.accepted {
+            return Err(ServiceError::WeakPassword(report));
+        }
         let account = self
             .store
             .account_by_email(&email)
             .await?
             .ok_or(ServiceError::NoCode)?;
-        let report = self.check_password(new_password, Some(&account.email));
-        if !report.accepted {
-            return Err(ServiceError::WeakPassword(report));
-        }
         self.check_code(&account.id, Purpose::PasswordReset, &account.id, code)
             .await?;
         let hash = self.hash_new_password(new_password).await?;
