@@ -23,6 +23,9 @@ pub struct ServeArgs {
     /// Fill an empty service with demo households, a shared and a resold account.
     #[arg(long)]
     demo: bool,
+    /// `text` or `json` (one object per line) logs on stderr [default: text].
+    #[arg(long, value_parser = ["text", "json"])]
+    log_format: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -31,6 +34,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         database_url: args.database_url,
         demo: args.demo,
+        log_format: args.log_format,
     };
     let config = Config::load(args.config.as_deref(), std::env::vars(), &overrides)?;
     init_logging(&config.log_format);

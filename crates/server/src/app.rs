@@ -52,6 +52,8 @@ pub struct App {
     pub brand: hearth_courier::templates::Branding,
     /// Set when the API key was generated at this start: where it was written.
     pub new_api_key_file: Option<std::path::PathBuf>,
+    /// Set at SIGTERM/SIGINT: `/readyz` answers 503 while requests drain.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for App {
@@ -131,6 +133,7 @@ impl App {
             brand: hearth_courier::templates::Branding::new(&config.service_name)
                 .map_err(|e| StartError::Other(e.to_string()))?,
             new_api_key_file,
+            draining: std::sync::atomic::AtomicBool::new(false),
             config,
         })
     }

@@ -22,15 +22,22 @@ pub struct Config {
     /// Keys the platform's back end presents on `POST /v1/access`; empty means the
     /// key file in `data_dir`, created at first start.
     pub api_keys: Vec<String>,
-    /// Reverse proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (the older spelling of
+    /// `[http] trusted_proxies`; both lists count).
+    pub trusted_proxies: Vec<crate::net::IpNet>,
     pub demo: bool,
     /// Where members forward phishing; said in guidance.
     pub phishing_report_address: String,
     /// The SMTP intake for reports forwarded to that address (off unless `listen` is set).
     pub intake: crate::intake::IntakeConfig,
-    /// `text` or `json`.
+    /// `text` or `json` (the older spelling of `[log] format`, which wins when set).
     pub log_format: String,
+    /// Logging: `format = "text" | "json"`.
+    pub log: LogConfig,
+    /// The HTTP front: trusted reverse proxies.
+    pub http: HttpConfig,
+    /// Stopping on SIGTERM/SIGINT: how long to drain.
+    pub shutdown: ShutdownConfig,
     pub passwords: PasswordsConfig,
     pub hashing: HashingConfig,
     pub sessions: SessionsConfig,
@@ -78,6 +85,9 @@ impl Default for Config {
             phishing_report_address: "phishing@hearth.example".into(),
             intake: crate::intake::IntakeConfig::default(),
             log_format: "text".into(),
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+            shutdown: ShutdownConfig::default(),
             passwords: PasswordsConfig::default(),
             hashing: HashingConfig::default(),
             sessions: SessionsConfig::default(),
@@ -187,6 +197,13 @@ pub struct LimitsConfig {
     pub body_bytes: usize,
     /// Seconds a request may take before it is answered 408.
     pub request_timeout_secs: u64,
+    /// Largest request head (request line and headers), in bytes; larger gets 431.
+    pub header_bytes: usize,
+    /// Most headers in one request; more gets 431.
+    pub max_headers: usize,
+    /// Seconds a client has to send a whole request head before the connection is
+    /// closed (slow-loris), also for the next request on a kept-alive connection.
+    pub header_timeout_secs: u64,
 }
 
 impl Default for LimitsConfig {
@@ -194,6 +211,44 @@ impl Default for LimitsConfig {
         Self {
             body_bytes: 64 * 1024,
             request_timeout_secs: 30,
+            header_bytes: 16 * 1024,
+            max_headers: 100,
+            header_timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json` (one JSON object per line); unset: `log_format`.
+    pub format: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is
+    /// believed; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<crate::net::IpNet>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// After the signal, keep accepting for this long while `/readyz` answers 503, so
+    /// load balancers stop sending before the listener closes.
+    pub ready_delay_secs: u64,
+    /// Then requests in flight get this long to finish before their connections are
+    /// dropped.
+    pub drain_timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            ready_delay_secs: 0,
+            drain_timeout_secs: 30,
         }
     }
 }
@@ -303,6 +358,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub demo: bool,
+    pub log_format: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -348,7 +404,8 @@ impl Config {
             let Some(rest) = var.strip_prefix("HEARTH_") else {
                 continue;
             };
-            if rest == "CONFIG" || rest.is_empty() {
+            // HEARTH_LOG is the log filter (`info`, `hearth_server=debug`), read by the binary.
+            if rest == "CONFIG" || rest == "LOG" || rest.is_empty() {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
@@ -372,6 +429,13 @@ impl Config {
             config.database_url = u.clone();
         }
         config.demo |= overrides.demo;
+        if let Some(f) = config.log.format.take() {
+            config.log_format = f;
+        }
+        if let Some(f) = &overrides.log_format {
+            config.log_format = f.clone();
+        }
+        config.log.format = Some(config.log_format.clone());
         config.validate()?;
         Ok(config)
     }
@@ -379,9 +443,20 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!(
-                "log_format must be \"text\" or \"json\", not {:?}",
+                "log.format (log_format) must be \"text\" or \"json\", not {:?}",
                 self.log_format
             )));
+        }
+        if self.limits.header_bytes < 8192 {
+            return Err(ConfigError::Invalid(
+                "limits.header_bytes must be at least 8192".into(),
+            ));
+        }
+        if self.limits.header_timeout_secs == 0 || self.limits.request_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.header_timeout_secs and limits.request_timeout_secs must be at least 1"
+                    .into(),
+            ));
         }
         if self.limits.body_bytes < 1024 {
             return Err(ConfigError::Invalid(
@@ -402,6 +477,15 @@ impl Config {
         Ok(())
     }
 
+    /// Whether `ip` is one of the configured reverse proxies.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.http
+            .trusted_proxies
+            .iter()
+            .chain(&self.trusted_proxies)
+            .any(|n| n.contains(ip))
+    }
+
     /// The database URL in force: the configured one, or SQLite in the data folder.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -415,7 +499,8 @@ impl Config {
 /// Lists stay lists (`HEARTH_API_KEYS=a,b`); everything else is typed by its looks.
 fn env_value(path: &[String], raw: &str) -> toml::Value {
     let list_keys = ["api_keys", "trusted_proxies"];
-    if path.len() == 1 && list_keys.contains(&path[0].as_str()) {
+    let key = path.join(".");
+    if list_keys.contains(&key.as_str()) || key == "http.trusted_proxies" {
         let items = raw.split(',').map(str::trim).filter(|s| !s.is_empty());
         return toml::Value::Array(items.map(|s| toml::Value::String(s.to_owned())).collect());
     }
@@ -485,6 +570,54 @@ mod tests {
         assert_eq!(c.api_keys, vec!["k1", "k2"]);
         assert_eq!(c.database_url(), "sqlite:///tmp/b/hearth.db");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn operations_keys_layer_and_parse() {
+        let env = vec![
+            ("HEARTH_LOG".to_owned(), "debug".to_owned()),
+            ("HEARTH_LOG__FORMAT".to_owned(), "json".to_owned()),
+            (
+                "HEARTH_HTTP__TRUSTED_PROXIES".to_owned(),
+                "10.0.0.0/8, 192.0.2.7".to_owned(),
+            ),
+            (
+                "HEARTH_TRUSTED_PROXIES".to_owned(),
+                "2001:db8::/32".to_owned(),
+            ),
+            (
+                "HEARTH_SHUTDOWN__DRAIN_TIMEOUT_SECS".to_owned(),
+                "5".to_owned(),
+            ),
+        ];
+        let c = Config::load(None, env.clone(), &Overrides::default()).unwrap();
+        assert_eq!(c.log_format, "json", "HEARTH_LOG is the filter, not a key");
+        assert_eq!(c.shutdown.drain_timeout_secs, 5);
+        for (ip, trusted) in [
+            ("10.9.8.7", true),
+            ("192.0.2.7", true),
+            ("192.0.2.8", false),
+            ("2001:db8::1", true),
+        ] {
+            assert_eq!(c.is_trusted_proxy(ip.parse().unwrap()), trusted, "{ip}");
+        }
+        let over = Overrides {
+            log_format: Some("text".into()),
+            ..Default::default()
+        };
+        let c = Config::load(None, env, &over).unwrap();
+        assert_eq!(c.log_format, "text", "the flag wins");
+        let err = Config::load(
+            None,
+            vec![(
+                "HEARTH_HTTP__TRUSTED_PROXIES".to_owned(),
+                "10.0.0.0/40".to_owned(),
+            )],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("10.0.0.0/40"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod http;
 pub mod intake;
 pub mod metrics;
+pub mod net;
 pub mod outbox;
 pub mod secrets;
 pub mod service;
@@ -59,19 +60,16 @@ impl Server {
         let courier = outbox::start(&self.app, courier_stop)
             .map_err(|e| std::io::Error::other(format!("courier: {e}")))?;
         let router = http::router(self.app.clone());
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = http::serve::serve(self.listener, router, self.app.clone(), shutdown).await;
         sweeper.abort();
         if let Some((_, task)) = intake {
             task.abort();
         }
-        // Requests are drained; the courier finishes the batch it is sending.
+        // Requests are drained; the courier finishes the batch it has claimed, claims
+        // no more, and what is still pending waits in the database for the next start.
         let _ = stop_courier.send(true);
         let _ = courier.await;
+        tracing::info!("courier stopped");
         result
     }
 }

@@ -11,6 +11,47 @@ const BUCKETS: [f64; 12] = [
 
 type Key = (&'static str, String);
 
+/// What each family means, for the `# HELP` lines.
+const HELP: &[(&str, &str)] = &[
+    ("hearth_decisions_total", "Access decisions by outcome (allow, verify, deny)."),
+    ("hearth_decision_reasons_total", "Reasons given with access decisions."),
+    ("hearth_engine_state_conflicts_total", "Engine state updates retried after a concurrent write."),
+    ("hearth_accounts_classified_total", "Accounts newly classified as shared or resold."),
+    ("hearth_codes_sent_total", "One-time codes queued for delivery, by channel and purpose."),
+    ("hearth_codes_verified_total", "One-time codes verified, by purpose."),
+    ("hearth_codes_refused_total", "One-time codes refused (send limit, wrong, expired, used up)."),
+    ("hearth_outbox_backlog", "Messages waiting in the outbox (pending or being retried), read at scrape time."),
+    ("hearth_outbox_claimed_total", "Outbox messages claimed by this node's courier."),
+    ("hearth_outbox_sent_total", "Outbox messages delivered by this node's courier."),
+    ("hearth_outbox_retries_total", "Outbox deliveries that failed and were scheduled again."),
+    ("hearth_outbox_dead_letters_total", "Outbox messages given up on (dead letters)."),
+    ("hearth_sign_ups_total", "Accounts created."),
+    ("hearth_sign_ins_total", "Sign-in attempts by result."),
+    ("hearth_sign_in_failures_total", "Failed or refused sign-ins by reason (wrong_password, wrong_code, unknown_account, account_locked, address_throttled, credential_stuffing)."),
+    ("hearth_credential_stuffing_detected_total", "Source addresses seen failing against many accounts."),
+    ("hearth_password_changes_total", "Password changes by result."),
+    ("hearth_devices_signed_out_total", "Devices signed out, by how."),
+    ("hearth_reports_total", "Owners' reports (this wasn't me, entered details on a fake site)."),
+    ("hearth_notices_total", "Security notices sent to owners, by kind."),
+    ("hearth_notices_quietened_total", "Security notices recorded but not sent (folded into a digest or switched off)."),
+    ("hearth_message_checks_total", "Messages checked for phishing, by verdict."),
+    ("hearth_phishing_reports_total", "Phishing reports received, by source and verdict."),
+    ("hearth_http_request_seconds", "HTTP request latency by method, route template and status class."),
+    ("hearth_http_responses_total", "HTTP responses by route template and status."),
+];
+
+fn help(name: &str) -> &'static str {
+    HELP.iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, h)| *h)
+        .unwrap_or("A Hearth metric.")
+}
+
+fn header(out: &mut String, name: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {}", help(name));
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
 #[derive(Default)]
 struct Histogram {
     counts: [u64; BUCKETS.len()],
@@ -99,7 +140,7 @@ impl Metrics {
         if let Ok(m) = self.counters.lock() {
             for ((name, l), v) in m.iter() {
                 if *name != last {
-                    let _ = writeln!(out, "# TYPE {name} counter");
+                    header(&mut out, name, "counter");
                     last = name;
                 }
                 let _ = writeln!(out, "{} {v}", series(name, l, "", None));
@@ -108,7 +149,7 @@ impl Metrics {
         if let Ok(m) = self.gauges.lock() {
             for ((name, l), v) in m.iter() {
                 if *name != last {
-                    let _ = writeln!(out, "# TYPE {name} gauge");
+                    header(&mut out, name, "gauge");
                     last = name;
                 }
                 let _ = writeln!(out, "{} {v}", series(name, l, "", None));
@@ -117,7 +158,7 @@ impl Metrics {
         if let Ok(m) = self.histograms.lock() {
             for ((name, l), h) in m.iter() {
                 if *name != last {
-                    let _ = writeln!(out, "# TYPE {name} histogram");
+                    header(&mut out, name, "histogram");
                     last = name;
                 }
                 for (i, b) in BUCKETS.iter().enumerate() {
@@ -160,6 +201,7 @@ mod tests {
         assert!(text.contains(
             "# TYPE hearth_sign_ins_total counter\nhearth_sign_ins_total{result=\"failed\"} 2\n"
         ));
+        assert!(text.contains("# HELP hearth_sign_ins_total Sign-in attempts by result.\n"));
         assert!(text
             .contains("hearth_http_request_seconds_bucket{route=\"/healthz\",le=\"0.0025\"} 0\n"));
         assert!(text

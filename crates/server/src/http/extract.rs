@@ -42,7 +42,7 @@ impl FromRequestParts<AppState> for Client {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        let ip = client_ip(peer, parts, &state.config.trusted_proxies);
+        let ip = client_ip(peer, parts, &state.config);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -52,27 +52,18 @@ impl FromRequestParts<AppState> for Client {
     }
 }
 
-/// The peer, unless it is a trusted proxy: then the right-most address in
-/// `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
-    }
-    let forwarded = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>();
-    let hops: Vec<IpAddr> = forwarded
-        .iter()
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    hops.into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
+/// The client's address for throttles, sessions, audit and the engine: see
+/// [`crate::net::client_ip`]. Every handler gets it through [`Client`].
+pub fn client_ip(peer: IpAddr, parts: &Parts, config: &crate::config::Config) -> IpAddr {
+    crate::net::client_ip(
+        peer,
+        parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        |ip| config.is_trusted_proxy(ip),
+    )
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {

@@ -8,6 +8,8 @@ pub mod extract;
 pub mod notify_api;
 pub mod ops;
 pub mod phish_api;
+pub mod request_id;
+pub mod serve;
 pub mod views;
 
 use crate::app::App;
@@ -151,6 +153,7 @@ pub fn router(app: AppState) -> Router {
         ))
         .layer(middleware::map_response(json_errors))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(middleware::from_fn(request_id::layer))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -209,7 +212,8 @@ async fn json_errors(resp: Response) -> Response {
     out
 }
 
-/// Request latency by route and status, for `/metrics`.
+/// Request latency by method, route template (never the raw path) and status class,
+/// for `/metrics`.
 async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -220,9 +224,10 @@ async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Respo
     let start = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
+    let class = format!("{}xx", resp.status().as_u16() / 100);
     app.metrics.observe(
         "hearth_http_request_seconds",
-        &[("method", &method), ("route", &route)],
+        &[("method", &method), ("route", &route), ("status", &class)],
         start.elapsed().as_secs_f64(),
     );
     app.metrics.inc(

@@ -7,6 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 
+/// Liveness: the process answers; it does not touch the database (that is `/readyz`).
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = HealthBody)))]
 pub async fn healthz(State(app): State<AppState>) -> Json<HealthBody> {
     Json(HealthBody {
@@ -16,9 +17,15 @@ pub async fn healthz(State(app): State<AppState>) -> Json<HealthBody> {
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, body = HealthBody), (status = 503, description = "The database does not answer", body = HealthBody)))]
+    responses((status = 200, body = HealthBody),
+        (status = 503, description = "The database does not answer (`unavailable`), or the service is shutting down (`draining`)", body = HealthBody)))]
 pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<HealthBody>) {
-    match app.store.ping().await {
+    let status = if app.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        Err("draining")
+    } else {
+        app.store.ping().await.map_err(|_| "unavailable")
+    };
+    match status {
         Ok(()) => (
             StatusCode::OK,
             Json(HealthBody {
@@ -26,10 +33,10 @@ pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<HealthBody
                 backend: app.store.backend(),
             }),
         ),
-        Err(_) => (
+        Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(HealthBody {
-                status: "unavailable",
+                status: why,
                 backend: app.store.backend(),
             }),
         ),

@@ -254,6 +254,10 @@ impl App {
         if let Err((block, until)) = verdict {
             self.metrics
                 .inc("hearth_sign_ins_total", &[("result", block.as_str())]);
+            self.metrics.inc(
+                "hearth_sign_in_failures_total",
+                &[("reason", block.as_str())],
+            );
             let retry_after_secs = u64::try_from(until.since(t).max(1_000) / 1_000).unwrap_or(1);
             return Err(ServiceError::TooManyAttempts {
                 block,
@@ -299,7 +303,7 @@ impl App {
                 a
             }
             (account, _) => {
-                self.record_failure(account.as_ref(), &acct_key, client, t)
+                self.record_failure(account.as_ref(), &acct_key, client, t, "password")
                     .await?;
                 return Err(ServiceError::InvalidCredentials);
             }
@@ -350,7 +354,7 @@ impl App {
         let account = match (account, checked) {
             (Some(a), Ok(_)) => a,
             (account, Err(e)) => {
-                self.record_failure(account.as_ref(), &acct_key, client, t)
+                self.record_failure(account.as_ref(), &acct_key, client, t, "code")
                     .await?;
                 return Err(match e {
                     ServiceError::Code(_) | ServiceError::NoCode => {
@@ -486,7 +490,14 @@ impl App {
         acct_key: &str,
         client: &Client,
         t: Timestamp,
+        method: &str,
     ) -> ServiceResult<()> {
+        let reason = match account {
+            Some(_) => format!("wrong_{method}"),
+            None => "unknown_account".to_owned(),
+        };
+        self.metrics
+            .inc("hearth_sign_in_failures_total", &[("reason", &reason)]);
         let window = self.config.throttle.window_ms;
         let ip = client.ip.to_string();
         let failures = self.counters.bump_counter(acct_key, t, window).await?;
