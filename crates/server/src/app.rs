@@ -54,6 +54,8 @@ pub struct App {
     pub new_api_key_file: Option<std::path::PathBuf>,
     /// Set at SIGTERM/SIGINT: `/readyz` answers 503 while requests drain.
     pub draining: std::sync::atomic::AtomicBool,
+    /// The access write path, started on the runtime of the first access event.
+    pub writer: std::sync::OnceLock<crate::service::writer::Writer>,
 }
 
 impl std::fmt::Debug for App {
@@ -134,6 +136,7 @@ impl App {
                 .map_err(|e| StartError::Other(e.to_string()))?,
             new_api_key_file,
             draining: std::sync::atomic::AtomicBool::new(false),
+            writer: std::sync::OnceLock::new(),
             config,
         })
     }

@@ -59,6 +59,8 @@ pub struct Config {
     pub redis: hearth_store::RedisConfig,
     /// `hearth consume`: access events from NATS JetStream, decisions back to it.
     pub consume: ConsumeConfig,
+    /// The access write path: queue, batch size, how long applied event ids are kept.
+    pub access: crate::service::writer::AccessConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -101,6 +103,7 @@ impl Default for Config {
             geoip: GeoIpConfig::default(),
             redis: hearth_store::RedisConfig::default(),
             consume: ConsumeConfig::default(),
+            access: crate::service::writer::AccessConfig::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod codes;
 pub mod counters;
+mod engine;
 mod migrate;
 mod model;
 mod phish;
@@ -16,6 +17,7 @@ pub mod testkit;
 
 pub use codes::{CodeRow, CodeStore};
 pub use counters::{Counters, RedisConfig};
+pub use engine::{AppliedEvent, EngineStore, StateWrite};
 pub use model::*;
 pub use phish::{CampaignRow, CampaignWrite, NewPhishReport, PhishReport, PhishStore};
 pub use postgres::PgStore;
@@ -48,7 +50,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Hearth persists. Times are passed in by the caller.
 #[async_trait]
-pub trait Store: CodeStore + PhishStore + Send + Sync + 'static {
+pub trait Store: CodeStore + PhishStore + EngineStore + Send + Sync + 'static {
     /// Which backend this is: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// A cheap round trip, for readiness.

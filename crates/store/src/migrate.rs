@@ -37,6 +37,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/sqlite/0006_notifications.sql"),
     },
+    Migration {
+        version: 7,
+        name: "applied_events",
+        sql: include_str!("../migrations/sqlite/0007_applied_events.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -69,6 +74,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "notifications",
         sql: include_str!("../migrations/postgres/0006_notifications.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "applied_events",
+        sql: include_str!("../migrations/postgres/0007_applied_events.sql"),
     },
 ];
 

@@ -59,3 +59,4 @@ impl_store!(
 
 crate::codes::impl_code_store!(crate::SqliteStore);
 crate::phish::impl_phish_store!(crate::SqliteStore, sqlx::Sqlite);
+crate::engine::impl_engine_store!(crate::SqliteStore, sqlx::Sqlite);

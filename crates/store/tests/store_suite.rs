@@ -296,6 +296,135 @@ async fn engine_state_uses_optimistic_concurrency() {
     db.cleanup().await;
 }
 
+fn write(account: &str, expected: i64, state: &str, applied: &[(&str, &str)]) -> StateWrite {
+    StateWrite {
+        account: account.into(),
+        expected,
+        state: state.into(),
+        applied: applied
+            .iter()
+            .map(|(id, d)| ((*id).to_owned(), (*d).to_owned()))
+            .collect(),
+    }
+}
+
+fn keys(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, id)| ((*a).to_owned(), (*id).to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn engine_batches_commit_the_winners_with_their_event_ids() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    let lost = s
+        .commit_engine_states(
+            &[
+                write("b", 0, "b1", &[("e1", "{\"d\":1}"), ("e2", "{\"d\":2}")]),
+                write("a", 0, "a1", &[]),
+            ],
+            Timestamp(10),
+        )
+        .await
+        .unwrap();
+    assert!(lost.is_empty(), "{lost:?}");
+    let mut states = s
+        .engine_states(&["a".into(), "b".into(), "none".into()])
+        .await
+        .unwrap();
+    states.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(states.len(), 2, "an account without state is left out");
+    assert_eq!((states[0].1.version, states[0].1.state.as_str()), (1, "a1"));
+    assert_eq!((states[1].1.version, states[1].1.state.as_str()), (1, "b1"));
+
+    // "a" moved on under another writer: its write and its event ids are refused,
+    // while "b" in the same batch commits.
+    assert!(s
+        .put_engine_state("a", 1, "a2-elsewhere", Timestamp(11))
+        .await
+        .unwrap());
+    let lost = s
+        .commit_engine_states(
+            &[
+                write("a", 1, "a2", &[("e3", "{}")]),
+                write("b", 1, "b2", &[("e4", "{\"d\":4}")]),
+            ],
+            Timestamp(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lost, vec!["a".to_owned()]);
+    assert_eq!(
+        s.engine_state("a").await.unwrap().unwrap().state,
+        "a2-elsewhere"
+    );
+    let b = s.engine_state("b").await.unwrap().unwrap();
+    assert_eq!((b.version, b.state.as_str()), (2, "b2"));
+
+    let mut found = s
+        .applied_events(&keys(&[
+            ("b", "e1"),
+            ("b", "e4"),
+            ("a", "e3"),
+            ("a", "e1"),
+            ("b", "zz"),
+        ]))
+        .await
+        .unwrap();
+    found.sort_by(|x, y| x.event_id.cmp(&y.event_id));
+    let got: Vec<(&str, &str, &str)> = found
+        .iter()
+        .map(|e| (e.account.as_str(), e.event_id.as_str(), e.decision.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("b", "e1", "{\"d\":1}"), ("b", "e4", "{\"d\":4}")]
+    );
+
+    // Ids are pruned by age; the state stays.
+    assert_eq!(s.prune_applied_events(Timestamp(15)).await.unwrap(), 2);
+    let left = s
+        .applied_events(&keys(&[("b", "e1"), ("b", "e2"), ("b", "e4")]))
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].event_id, "e4");
+    assert_eq!(s.engine_state("b").await.unwrap().unwrap().version, 2);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_event_id_applied_twice_fails_the_whole_batch() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    s.commit_engine_states(&[write("a", 0, "a1", &[("e1", "{}")])], Timestamp(1))
+        .await
+        .unwrap();
+    // A writer that missed the recorded id must not apply it again: the batch,
+    // including the other account's write, is rolled back.
+    let r = s
+        .commit_engine_states(
+            &[
+                write("c", 0, "c1", &[("x", "{}")]),
+                write("a", 1, "a2", &[("e1", "{}")]),
+            ],
+            Timestamp(2),
+        )
+        .await;
+    assert!(r.is_err(), "{r:?}");
+    assert!(s.engine_state("c").await.unwrap().is_none());
+    let a = s.engine_state("a").await.unwrap().unwrap();
+    assert_eq!((a.version, a.state.as_str()), (1, "a1"));
+    assert!(s
+        .applied_events(&keys(&[("c", "x")]))
+        .await
+        .unwrap()
+        .is_empty());
+    db.cleanup().await;
+}
+
 fn mail(to: &str, key: Option<&str>) -> NewOutboxMessage {
     NewOutboxMessage {
         channel: OutboxChannel::Email,

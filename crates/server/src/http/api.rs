@@ -257,8 +257,10 @@ pub async fn check_password(
     }))
 }
 
+/// One access event → one decision, answered once the state it changed is committed.
+/// An event whose `id` was already applied to its account gets its first decision back.
 #[utoipa::path(post, path = "/v1/access", tag = "engine", security(("api_key" = [])), request_body = AccessEventDoc,
-    responses((status = 200, body = DecisionDoc), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = DecisionDoc), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, description = "the access queue is full or the store is unavailable; retry after Retry-After seconds", body = ErrorBody)))]
 pub async fn access(
     State(app): State<AppState>,
     _p: Platform,

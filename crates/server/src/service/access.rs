@@ -1,11 +1,14 @@
-//! Access events through the risk engine, with the account's state loaded from and
-//! written back to the store under optimistic concurrency, so two nodes handling
-//! events of one account never lose an update.
+//! Access events through the risk engine. The state is loaded, decided on and
+//! written back by the write path ([`super::writer`]) under optimistic concurrency,
+//! many accounts per transaction, so two nodes handling events of one account
+//! never lose an update; the side effects (metrics, the analysts' queue, notices)
+//! follow the commit.
 //!
 //! The engine reads its frozen population statistics (`Engine::decide`), exactly as
 //! `hearth replay` does by default, so the API and replay decide alike on the same
 //! stream whatever the node and whatever the order other accounts' events arrive in.
 
+use super::writer::Writer;
 use super::{ServiceError, ServiceResult};
 use crate::app::App;
 use hearth_core::engine::AccountState;
@@ -20,8 +23,6 @@ pub fn sharing_str(s: Sharing) -> &'static str {
         Sharing::Resold => "resold",
     }
 }
-
-const MAX_RETRIES: usize = 16;
 
 impl App {
     /// The engine's state for an account, if it has one.
@@ -46,40 +47,27 @@ impl App {
         }
     }
 
+    /// One event through the engine, committed by the write path before it is
+    /// answered. An event whose id was already applied to its account gets the
+    /// decision it was given then, and changes and counts nothing.
     pub async fn access(&self, mut event: AccessEvent) -> ServiceResult<Decision> {
         self.enricher.enrich(&mut event);
-        let account = event.account.as_str().to_owned();
-        for _ in 0..MAX_RETRIES {
-            let stored = self.store.engine_state(&account).await?;
-            let (version, mut state) = match stored {
-                Some(s) => (
-                    s.version,
-                    serde_json::from_str::<AccountState>(&s.state).map_err(|e| {
-                        ServiceError::Internal(format!("engine state of {account}: {e}"))
-                    })?,
-                ),
-                None => (0, AccountState::default()),
-            };
-            let before = self.engine.verdict(&state, &event.account, event.ts);
-            let decision = self.engine.decide(&mut state, &event, event.ts);
-            let after = self.engine.verdict(&state, &event.account, event.ts);
-            let json =
-                serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            if self
-                .store
-                .put_engine_state(&account, version, &json, super::now())
-                .await?
-            {
-                self.count_decision(&decision);
-                self.record_sharing(&before, &after, event.ts).await?;
-                self.notify_verification(&event, &decision).await?;
-                return Ok(decision);
-            }
+        let writer = self.writer.get_or_init(|| {
+            Writer::spawn(self.store.clone(), self.engine.clone(), &self.config.access)
+        });
+        let applied = writer.submit(event.clone()).await?;
+        if !applied.fresh {
+            return Ok(applied.decision);
+        }
+        for _ in 0..applied.conflicts {
             self.metrics.inc("hearth_engine_state_conflicts_total", &[]);
         }
-        Err(ServiceError::Unavailable(format!(
-            "engine state of {account} is too contended; retry"
-        )))
+        self.count_decision(&applied.decision);
+        for t in &applied.transitions {
+            self.record_sharing(&t.before, &t.after, t.at).await?;
+        }
+        self.notify_verification(&event, &applied.decision).await?;
+        Ok(applied.decision)
     }
 
     /// Keeps the analysts' queue in step with the engine's verdict, and tells the

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod devices;
 pub mod notify;
 pub mod phishing;
+pub mod writer;
 
 use hearth_core::password::PasswordReport;
 use hearth_core::throttle::Block;

@@ -1,0 +1,341 @@
+//! The access write path: events go through a bounded queue to one writer task that
+//! applies many accounts' events per database transaction (group commit).
+//!
+//! Per batch the writer loads the accounts' states and the ids of their events that
+//! were already applied, runs each account's events through the engine in arrival
+//! order in memory, and commits every changed state together with the applied event
+//! ids and decisions. An account that another node changed first is reloaded and
+//! decided again, so no update is lost; a caller is answered only after the commit
+//! that holds its event, so no acknowledged event is lost. A full queue is refused
+//! at once (503) rather than letting waits grow without bound.
+
+use super::{ServiceError, ServiceResult};
+use hearth_core::engine::{AccountState, Engine};
+use hearth_core::{AccessEvent, AccountVerdict, Decision, Timestamp};
+use hearth_store::{StateWrite, Store};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// `[access]`: the write path's queue and the lifetime of applied event ids.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessConfig {
+    /// Events waiting for the writer; a full queue answers 503 with Retry-After.
+    pub queue: usize,
+    /// Most events committed in one transaction.
+    pub batch_max: usize,
+    /// Days an applied event id is remembered (a redelivery after that is new).
+    pub applied_ids_days: u32,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        Self {
+            queue: 4096,
+            batch_max: 512,
+            applied_ids_days: 7,
+        }
+    }
+}
+
+/// How many times a batch is reloaded and decided again when other writers keep
+/// changing its accounts first (or the commit fails for a retryable reason).
+const MAX_ROUNDS: usize = 16;
+/// Failed commits (deadlock, a lost connection) tolerated per batch.
+const MAX_ERRORS: usize = 3;
+/// How often the writer forgets old applied event ids.
+const PRUNE_EVERY_MS: i64 = 3_600_000;
+
+/// An account's verdict before and after one of its events.
+#[derive(Debug)]
+pub struct Transition {
+    pub before: AccountVerdict,
+    pub after: AccountVerdict,
+    pub at: Timestamp,
+}
+
+/// What became of one event.
+#[derive(Debug)]
+pub struct Applied {
+    pub decision: Decision,
+    /// False when the event's id had already been applied: nothing changed now.
+    pub fresh: bool,
+    /// The account's verdict changes from this batch's events, in
+    /// order; carried by the account's last fresh event of the batch only, so one
+    /// caller records them in order.
+    pub transitions: Vec<Transition>,
+    /// Optimistic-version conflicts met on the way (carried like `transitions`).
+    pub conflicts: u32,
+}
+
+/// Applies a batch of events (any accounts, in arrival order) and commits it;
+/// one result per event, in the same order.
+pub async fn apply(
+    store: &dyn Store,
+    engine: &Engine,
+    events: &[AccessEvent],
+    now: Timestamp,
+) -> Vec<ServiceResult<Applied>> {
+    let mut results: Vec<Option<ServiceResult<Applied>>> = events.iter().map(|_| None).collect();
+    let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        by_account.entry(e.account.as_str()).or_default().push(i);
+    }
+    let mut conflicts: HashMap<&str, u32> = HashMap::new();
+    let mut last_error = None;
+    let mut errors = 0;
+    for _ in 0..MAX_ROUNDS {
+        if by_account.is_empty() {
+            break;
+        }
+        match round(store, engine, events, &by_account, now).await {
+            Ok((decided, lost)) => {
+                for (account, outcomes) in decided {
+                    if lost.iter().any(|l| l == account) {
+                        *conflicts.entry(account).or_default() += 1;
+                        continue;
+                    }
+                    by_account.remove(account);
+                    let mut outcomes = outcomes;
+                    let n = conflicts.get(account).copied().unwrap_or(0);
+                    if let Some((_, Ok(a))) = outcomes
+                        .iter_mut()
+                        .rev()
+                        .find(|(_, r)| matches!(r, Ok(a) if a.fresh))
+                    {
+                        a.conflicts = n;
+                    }
+                    for (i, r) in outcomes {
+                        results[i] = Some(r);
+                    }
+                }
+            }
+            Err(e) => {
+                // A failed commit wrote nothing: reload and try again, a few times.
+                errors += 1;
+                last_error = Some(e);
+                if errors >= MAX_ERRORS {
+                    break;
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(events.len());
+    for (i, r) in results.into_iter().enumerate() {
+        out.push(match r {
+            Some(r) => r,
+            None => Err(match &last_error {
+                Some(ServiceError::Unavailable(m)) => ServiceError::Unavailable(m.clone()),
+                Some(e) => ServiceError::Internal(e.to_string()),
+                None => ServiceError::Unavailable(format!(
+                    "engine state of {} is too contended; retry",
+                    events[i].account.as_str()
+                )),
+            }),
+        });
+    }
+    out
+}
+
+type Outcomes = Vec<(usize, ServiceResult<Applied>)>;
+
+/// One load-decide-commit pass over the accounts still pending. Returns each
+/// account's outcomes and the accounts whose write lost to another writer.
+async fn round<'a>(
+    store: &dyn Store,
+    engine: &Engine,
+    events: &[AccessEvent],
+    by_account: &BTreeMap<&'a str, Vec<usize>>,
+    now: Timestamp,
+) -> ServiceResult<(Vec<(&'a str, Outcomes)>, Vec<String>)> {
+    let accounts: Vec<String> = by_account.keys().map(|a| (*a).to_owned()).collect();
+    // States first, then applied ids: an id recorded after the state was read comes
+    // with a newer version, so the commit below loses and the account is reloaded.
+    let states: HashMap<String, hearth_store::VersionedState> =
+        store.engine_states(&accounts).await?.into_iter().collect();
+    let keys: Vec<(String, String)> = by_account
+        .values()
+        .flatten()
+        .filter_map(|&i| {
+            let e = &events[i];
+            e.id.as_ref()
+                .map(|id| (e.account.as_str().to_owned(), id.clone()))
+        })
+        .collect();
+    let mut seen: HashMap<(String, String), Decision> = HashMap::new();
+    for a in store.applied_events(&keys).await? {
+        let d = serde_json::from_str(&a.decision).map_err(|e| {
+            ServiceError::Internal(format!(
+                "stored decision of {}/{}: {e}",
+                a.account, a.event_id
+            ))
+        })?;
+        seen.insert((a.account, a.event_id), d);
+    }
+
+    let mut decided = Vec::with_capacity(by_account.len());
+    let mut writes = Vec::new();
+    for (account, idxs) in by_account {
+        let stored = states.get(*account);
+        let parsed = match stored {
+            Some(s) => serde_json::from_str::<AccountState>(&s.state)
+                .map_err(|e| ServiceError::Internal(format!("engine state of {account}: {e}"))),
+            None => Ok(AccountState::default()),
+        };
+        let mut state = match parsed {
+            Ok(s) => s,
+            Err(e) => {
+                let msg = e.to_string();
+                let outcomes = idxs
+                    .iter()
+                    .map(|&i| (i, Err(ServiceError::Internal(msg.clone()))))
+                    .collect();
+                decided.push((*account, outcomes));
+                continue;
+            }
+        };
+        let mut outcomes: Outcomes = Vec::with_capacity(idxs.len());
+        let mut applied = Vec::new();
+        let mut transitions = Vec::new();
+        let mut last_fresh = None;
+        for &i in idxs {
+            let event = &events[i];
+            if let Some(id) = &event.id {
+                let key = (account.to_string(), id.clone());
+                if let Some(d) = seen.get(&key) {
+                    outcomes.push((i, Ok(replayed(d.clone()))));
+                    continue;
+                }
+            }
+            let before = engine.verdict(&state, &event.account, event.ts);
+            let decision = engine.decide(&mut state, event, event.ts);
+            let after = engine.verdict(&state, &event.account, event.ts);
+            let changed = before.sharing != after.sharing
+                || before.households != after.households
+                || before.devices != after.devices;
+            if changed {
+                transitions.push(Transition {
+                    before,
+                    after,
+                    at: event.ts,
+                });
+            }
+            if let Some(id) = &event.id {
+                let json = serde_json::to_string(&decision)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                applied.push((id.clone(), json));
+                seen.insert((account.to_string(), id.clone()), decision.clone());
+            }
+            last_fresh = Some(outcomes.len());
+            outcomes.push((
+                i,
+                Ok(Applied {
+                    decision,
+                    fresh: true,
+                    transitions: Vec::new(),
+                    conflicts: 0,
+                }),
+            ));
+        }
+        if let Some(k) = last_fresh {
+            if let Some((_, Ok(a))) = outcomes.get_mut(k) {
+                a.transitions = transitions;
+            }
+            let json =
+                serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            writes.push(StateWrite {
+                account: (*account).to_owned(),
+                expected: stored.map_or(0, |s| s.version),
+                state: json,
+                applied,
+            });
+        }
+        decided.push((*account, outcomes));
+    }
+    let lost = if writes.is_empty() {
+        Vec::new()
+    } else {
+        store.commit_engine_states(&writes, now).await?
+    };
+    Ok((decided, lost))
+}
+
+fn replayed(decision: Decision) -> Applied {
+    Applied {
+        decision,
+        fresh: false,
+        transitions: Vec::new(),
+        conflicts: 0,
+    }
+}
+
+struct Job {
+    event: AccessEvent,
+    reply: oneshot::Sender<ServiceResult<Applied>>,
+}
+
+/// The handle requests use to reach the writer task.
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer task on the current runtime.
+    pub fn spawn(store: Arc<dyn Store>, engine: Engine, config: &AccessConfig) -> Writer {
+        let (tx, rx) = mpsc::channel(config.queue.max(1));
+        tokio::spawn(run(store, engine, config.clone(), rx));
+        Writer { queue: tx }
+    }
+
+    /// Queues the event and waits for the commit that holds it.
+    pub async fn submit(&self, event: AccessEvent) -> ServiceResult<Applied> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .try_send(Job { event, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    ServiceError::Unavailable("the access queue is full".into())
+                }
+                mpsc::error::TrySendError::Closed(_) => {
+                    ServiceError::Unavailable("the access writer has stopped".into())
+                }
+            })?;
+        answer.await.map_err(|_| {
+            ServiceError::Unavailable("the access writer stopped before committing".into())
+        })?
+    }
+
+    /// Events waiting for the writer.
+    pub fn backlog(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    engine: Engine,
+    config: AccessConfig,
+    mut rx: mpsc::Receiver<Job>,
+) {
+    let batch_max = config.batch_max.max(1);
+    let mut last_prune: Option<Timestamp> = None;
+    let mut jobs: Vec<Job> = Vec::with_capacity(batch_max);
+    while rx.recv_many(&mut jobs, batch_max).await > 0 {
+        let events: Vec<AccessEvent> = jobs.iter().map(|j| j.event.clone()).collect();
+        let now = super::now();
+        let results = apply(store.as_ref(), &engine, &events, now).await;
+        for (job, r) in jobs.drain(..).zip(results) {
+            // A caller that went away has nothing to be told; its event is committed.
+            let _ = job.reply.send(r);
+        }
+        if last_prune.is_none_or(|t| now.0 - t.0 >= PRUNE_EVERY_MS) {
+            last_prune = Some(now);
+            let keep_ms = i64::from(config.applied_ids_days) * 86_400_000;
+            if let Err(e) = store.prune_applied_events(Timestamp(now.0 - keep_ms)).await {
+                tracing::warn!(error = %e, "pruning applied event ids failed");
+            }
+        }
+    }
+}
