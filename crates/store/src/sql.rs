@@ -701,7 +701,9 @@ macro_rules! impl_store {
             }
 
             async fn outbox_sent(&self, id: i64, now: Timestamp) -> crate::Result<()> {
-                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
+                // Once sent, the text goes: it may hold a one-time code, which must not
+                // sit readable in the database (only its keyed hash is kept).
+                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, body_text = '', body_html = NULL WHERE id = $1")
                     .bind(id)
                     .bind(now.0)
                     .execute(&self.pool)
