@@ -363,6 +363,16 @@ async fn slow_clients_are_cut_off() {
     )
     .await;
     assert!(resp.is_empty(), "closed without an answer: {resp}");
+    // A connection that never sends anything, and one kept alive after its answer,
+    // are closed by the same timer.
+    assert!(exchange(s.addr, &[], Duration::ZERO).await.is_empty());
+    let resp = exchange(
+        s.addr,
+        &[b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"],
+        Duration::ZERO,
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     // A body that stops coming: 408 in JSON, and the connection is closed.
     let head = b"POST /v1/passwords/check HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"password\":";
     let resp = exchange(s.addr, &[head], Duration::ZERO).await;
