@@ -106,7 +106,7 @@ pub async fn devices(
 
 #[utoipa::path(patch, path = "/v1/me/devices/{id}", tag = "devices", security(("session" = [])), request_body = RenameBody,
     params(("id" = String, Path, description = "Session id from the device list")),
-    responses((status = 204, description = "Renamed"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Renamed"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn rename_device(
     State(app): State<AppState>,
     ActiveAuth(auth): ActiveAuth,
@@ -119,7 +119,7 @@ pub async fn rename_device(
 
 #[utoipa::path(delete, path = "/v1/me/devices/{id}", tag = "devices", security(("session" = [])),
     params(("id" = String, Path, description = "Session id from the device list")),
-    responses((status = 204, description = "Signed out"), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Signed out"), (status = 404, body = ErrorBody), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn sign_out_device(
     State(app): State<AppState>,
     ActiveAuth(auth): ActiveAuth,
@@ -130,7 +130,7 @@ pub async fn sign_out_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/v1/me/devices/sign-out-all", tag = "devices", security(("session" = [])), request_body = SignOutAllBody,
+#[utoipa::path(post, path = "/v1/me/devices/sign-out-all", tag = "devices", security(("session" = [])), request_body = Option<SignOutAllBody>,
     responses((status = 200, body = CountBody), (status = 401, body = ErrorBody)))]
 pub async fn sign_out_all(
     State(app): State<AppState>,
@@ -150,7 +150,7 @@ pub async fn sign_out_all(
 
 #[utoipa::path(post, path = "/v1/me/devices/{id}/not-me", tag = "reports", security(("session" = [])),
     params(("id" = String, Path, description = "Session id of the device that was not the owner")),
-    responses((status = 200, body = NotMeBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = NotMeBody), (status = 404, body = ErrorBody), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn not_me(
     State(app): State<AppState>,
     ActiveAuth(auth): ActiveAuth,
@@ -197,7 +197,7 @@ pub async fn change_password(
 }
 
 #[utoipa::path(put, path = "/v1/me/recovery-phone", tag = "account", security(("session" = [])), request_body = PhoneBody,
-    responses((status = 204, description = "Set"), (status = 400, body = ErrorBody)))]
+    responses((status = 204, description = "Set"), (status = 400, body = ErrorBody), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn set_phone(
     State(app): State<AppState>,
     ActiveAuth(auth): ActiveAuth,
@@ -209,7 +209,7 @@ pub async fn set_phone(
 }
 
 #[utoipa::path(delete, path = "/v1/me/recovery-phone", tag = "account", security(("session" = [])),
-    responses((status = 204, description = "Removed")))]
+    responses((status = 204, description = "Removed"), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn remove_phone(
     State(app): State<AppState>,
     ActiveAuth(auth): ActiveAuth,
@@ -222,7 +222,21 @@ pub async fn remove_phone(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct LimitQuery {
     /// At most this many entries (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+}
+
+/// A page size from the query: `default` when absent, else within `1..=max`; out of
+/// range is a 400 naming `limit` (never a silent clamp, never a huge query).
+pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_request(
+            "limit",
+            format!("limit: {n} is out of range; use 1 to {max}"),
+        )),
+    }
 }
 
 #[utoipa::path(get, path = "/v1/me/audit", tag = "account", security(("session" = [])), params(LimitQuery),
@@ -234,7 +248,7 @@ pub async fn my_audit(
 ) -> ApiResult<Json<Vec<AuditBody>>> {
     let list = app
         .store
-        .audit_for_account(&auth.account.id, q.limit.unwrap_or(100))
+        .audit_for_account(&auth.account.id, page_limit(q.limit, 100, 1000)?)
         .await
         .map_err(crate::service::ServiceError::from)?;
     Ok(Json(list.into_iter().map(AuditBody::from).collect()))
@@ -276,6 +290,8 @@ pub struct AuditSearch {
     pub ip: Option<String>,
     /// Entries older than this id (for paging).
     pub before: Option<i64>,
+    /// At most this many entries (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -292,7 +308,7 @@ pub async fn admin_audit(
         ip: q.ip,
         since: None,
         before_id: q.before,
-        limit: q.limit.unwrap_or(100),
+        limit: page_limit(q.limit, 100, 1000)?,
     };
     let list = app
         .store
@@ -311,7 +327,7 @@ pub async fn admin_flagged(
 ) -> ApiResult<Json<Vec<FlaggedBody>>> {
     let list = app
         .store
-        .flagged_accounts(q.limit.unwrap_or(100).clamp(1, 1000))
+        .flagged_accounts(page_limit(q.limit, 100, 1000)?)
         .await
         .map_err(crate::service::ServiceError::from)?;
     Ok(Json(
@@ -336,7 +352,7 @@ pub async fn admin_accounts(
 ) -> ApiResult<Json<Vec<SharingBody>>> {
     let rows = app
         .store
-        .sharing_queue(q.limit.unwrap_or(100))
+        .sharing_queue(page_limit(q.limit, 100, 1000)?)
         .await
         .map_err(crate::service::ServiceError::from)?;
     Ok(Json(rows.into_iter().map(SharingBody::from).collect()))

@@ -82,7 +82,7 @@ fn decision(d: &hearth_core::Decision) -> Json<DecisionDoc> {
 #[utoipa::path(post, path = "/v1/device/verification/code", tag = "verification", security(("session" = [])), request_body = ChannelBody,
     responses((status = 202, description = "A code was sent to the account owner", body = CodeSent),
               (status = 400, description = "No recovery phone for SMS", body = ErrorBody),
-              (status = 429, description = "Send limit reached: Retry-After", body = ErrorBody)))]
+              (status = 429, description = "Send limit reached: Retry-After", body = ErrorBody), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn device_code(
     State(app): State<AppState>,
     ActiveAuth(a): ActiveAuth,
@@ -99,7 +99,7 @@ pub async fn device_code(
 
 #[utoipa::path(post, path = "/v1/device/verification", tag = "verification", security(("session" = [])), request_body = CodeBody,
     responses((status = 200, description = "Verified: the decision that follows", body = DecisionDoc),
-              (status = 400, description = "code_mismatch (with tries left), code_expired, code_too_many_attempts, code_already_used", body = ErrorBody)))]
+              (status = 400, description = "code_mismatch (with tries left), code_expired, code_too_many_attempts, code_already_used", body = ErrorBody), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn device_verify(
     State(app): State<AppState>,
     ActiveAuth(a): ActiveAuth,
@@ -112,7 +112,7 @@ pub async fn device_verify(
 }
 
 #[utoipa::path(post, path = "/v1/device/verification/later", tag = "verification", security(("session" = [])),
-    responses((status = 200, description = "`allow` with `deferred` while the grace lasts; `verify` once the deferrals are used up", body = DecisionDoc)))]
+    responses((status = 200, description = "`allow` with `deferred` while the grace lasts; `verify` once the deferrals are used up", body = DecisionDoc), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn device_later(
     State(app): State<AppState>,
     ActiveAuth(a): ActiveAuth,
@@ -122,7 +122,7 @@ pub async fn device_later(
 
 #[utoipa::path(post, path = "/v1/me/sign-in-codes", tag = "verification", security(("session" = [])),
     responses((status = 201, description = "A code to read out to a family member; it is not sent anywhere", body = SignInCode),
-              (status = 429, body = ErrorBody)))]
+              (status = 429, body = ErrorBody), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn create_sign_in_code(
     State(app): State<AppState>,
     ActiveAuth(a): ActiveAuth,
@@ -185,7 +185,8 @@ pub async fn password_reset_complete(
 }
 
 #[utoipa::path(post, path = "/v1/device/travel-pass/code", tag = "verification", security(("session" = [])), request_body = ChannelBody,
-    responses((status = 202, body = CodeSent), (status = 403, description = "Not a portable household device, or no passes left this month", body = ErrorBody)))]
+    responses((status = 202, body = CodeSent), (status = 403, description = "Not a portable household device, or no passes left this month", body = ErrorBody),
+              (status = 429, description = "Send limit reached: Retry-After", body = ErrorBody)))]
 pub async fn travel_code(
     State(app): State<AppState>,
     ActiveAuth(a): ActiveAuth,
@@ -201,7 +202,7 @@ pub async fn travel_code(
 }
 
 #[utoipa::path(post, path = "/v1/device/travel-pass", tag = "verification", security(("session" = [])), request_body = CodeBody,
-    responses((status = 200, description = "Travelling: watch away from home for the pass's days", body = DecisionDoc), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "Travelling: watch away from home for the pass's days", body = DecisionDoc), (status = 400, body = ErrorBody), (status = 403, description = "The account must change its password first", body = ErrorBody)))]
 pub async fn travel_start(
     State(app): State<AppState>,
     ActiveAuth(a): ActiveAuth,
@@ -213,7 +214,8 @@ pub async fn travel_start(
 }
 
 #[utoipa::path(post, path = "/v1/device/household/code", tag = "verification", security(("session" = [])), request_body = ChannelBody,
-    responses((status = 202, body = CodeSent), (status = 403, description = "Only from a TV or console", body = ErrorBody)))]
+    responses((status = 202, body = CodeSent), (status = 403, description = "Only from a TV or console", body = ErrorBody),
+              (status = 429, description = "Send limit reached: Retry-After", body = ErrorBody)))]
 pub async fn household_code(
     State(app): State<AppState>,
     ActiveAuth(a): ActiveAuth,

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod codes_api;
+mod doc_errors;
 pub mod error;
 pub mod extract;
 pub mod notify_api;
@@ -19,6 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
+use doc_errors::CommonErrors;
 use error::ApiError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,7 +49,7 @@ pub type AppState = Arc<App>;
         phish_api::check, phish_api::report, phish_api::campaigns, phish_api::campaign,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::service::accounts::Guidance, crate::service::codes::CodeChannel)),
-    modifiers(&Security),
+    modifiers(&Security, &CommonErrors),
 )]
 struct ApiDoc;
 

@@ -41,12 +41,29 @@ pub struct SettingsBody {
     pub off: Vec<String>,
 }
 
+/// The settings and the kinds that may be switched off. Its fields are spelled out
+/// rather than flattened from [`SettingsBody`], whose schema forbids other fields.
 #[derive(Serialize, ToSchema)]
 pub struct SettingsView {
-    #[serde(flatten)]
-    pub settings: SettingsBody,
+    /// Notices by e-mail to the account's address.
+    pub email: bool,
+    /// Notices by text to the recovery phone.
+    pub sms: bool,
+    /// Notice kinds switched off (security notices cannot be).
+    pub off: Vec<String>,
     /// The kinds that may be switched off.
     pub switchable: Vec<String>,
+}
+
+impl From<SettingsBody> for SettingsView {
+    fn from(s: SettingsBody) -> Self {
+        SettingsView {
+            email: s.email,
+            sms: s.sms,
+            off: s.off,
+            switchable: switchable().into_iter().map(str::to_owned).collect(),
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -108,14 +125,11 @@ pub async fn mark_read(
     responses((status = 200, body = SettingsView)))]
 pub async fn settings(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<SettingsView>> {
     let p = app.notification_prefs(&auth.account.id).await?;
-    Ok(Json(SettingsView {
-        settings: SettingsBody {
-            email: p.email,
-            sms: p.sms,
-            off: p.off,
-        },
-        switchable: switchable().into_iter().map(str::to_owned).collect(),
-    }))
+    Ok(Json(SettingsView::from(SettingsBody {
+        email: p.email,
+        sms: p.sms,
+        off: p.off,
+    })))
 }
 
 #[utoipa::path(put, path = "/v1/me/notification-settings", tag = "notifications", security(("session" = [])), request_body = SettingsBody,
@@ -138,8 +152,5 @@ pub async fn set_settings(
         off: b.off.clone(),
     })
     .await?;
-    Ok(Json(SettingsView {
-        settings: b,
-        switchable: switchable().into_iter().map(str::to_owned).collect(),
-    }))
+    Ok(Json(SettingsView::from(b)))
 }

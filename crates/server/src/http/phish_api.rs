@@ -89,7 +89,10 @@ pub struct ReportQuery {
 #[derive(Deserialize, IntoParams)]
 pub struct CampaignsQuery {
     /// At most this many (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// Skip this many (default 0).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
 }
 
@@ -310,7 +313,7 @@ pub async fn campaigns(
     _admin: Admin,
     Query(q): Query<CampaignsQuery>,
 ) -> ApiResult<Json<Vec<CampaignSummary>>> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = super::api::page_limit(q.limit, 50, 200)?;
     Ok(Json(
         app.campaigns(limit, q.offset.unwrap_or(0), now()).await?,
     ))
