@@ -26,7 +26,7 @@ pub use config::{
 pub use dev::{DevMailbox, DevMessage};
 pub use memory::MemoryOutbox;
 pub use outbox::{Outbox, OutboxError};
-pub use sms::{TwilioSms, WebhookSms};
-pub use smtp::SmtpTransport;
+pub use sms::{idempotency_key, TwilioSms, WebhookSms, IDEMPOTENCY_KEY};
+pub use smtp::{message_id, SmtpTransport};
 pub use transport::{SendError, Transport};
 pub use worker::{wall_clock, Courier, DrainStats};

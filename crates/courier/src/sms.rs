@@ -36,6 +36,15 @@ async fn classify(result: Result<reqwest::Response, reqwest::Error>) -> Result<(
     }
 }
 
+/// Sent with every text: the same value each time one outbox row is sent, so a gateway
+/// (or the webhook behind it) can drop the repeat of an at-least-once delivery.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// `hearth-<outbox id>-<created at, ms>`: stable per outbox row.
+pub fn idempotency_key(msg: &OutboxMessage) -> String {
+    format!("hearth-{}-{}", msg.id, msg.created_at.0)
+}
+
 /// POST `{base}/2010-04-01/Accounts/{sid}/Messages.json`, form `To`, `From`, `Body`,
 /// HTTP basic auth `sid:token`.
 pub struct TwilioSms {
@@ -85,6 +94,7 @@ impl Transport for TwilioSms {
         let result = self
             .client
             .post(&self.url)
+            .header(IDEMPOTENCY_KEY, idempotency_key(msg))
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
             .form(&form)
             .send()
@@ -121,7 +131,11 @@ impl WebhookSms {
 impl Transport for WebhookSms {
     async fn send(&self, msg: &OutboxMessage) -> Result<(), SendError> {
         let body = serde_json::json!({ "id": msg.id, "to": msg.to, "body": msg.body_text });
-        let mut req = self.client.post(&self.url).json(&body);
+        let mut req = self
+            .client
+            .post(&self.url)
+            .header(IDEMPOTENCY_KEY, idempotency_key(msg))
+            .json(&body);
         if let Some(token) = &self.bearer {
             req = req.bearer_auth(token.expose_secret());
         }

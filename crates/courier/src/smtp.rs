@@ -71,6 +71,7 @@ impl SmtpTransport {
             .parse()
             .map_err(|e| SendError::Permanent(format!("bad recipient address: {e}")))?;
         let builder = Message::builder()
+            .message_id(Some(message_id(msg, self.from.email.domain())))
             .from(self.from.clone())
             .to(to)
             .subject(msg.subject.clone().unwrap_or_default());
@@ -87,6 +88,13 @@ impl SmtpTransport {
         };
         built.map_err(|e| SendError::Permanent(format!("cannot build the e-mail: {e}")))
     }
+}
+
+/// The same Message-ID every time one outbox row is sent. Delivery is at least once (a
+/// worker killed between the send and its record sends again), so a receiver that keeps
+/// the IDs it has seen can drop the repeat.
+pub fn message_id(msg: &OutboxMessage, domain: &str) -> String {
+    format!("<hearth.{}.{}@{domain}>", msg.id, msg.created_at.0)
 }
 
 #[async_trait::async_trait]

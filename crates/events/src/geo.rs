@@ -5,16 +5,17 @@
 //! unchanged and the engine works from IP prefixes and the optional fields.
 
 use hearth_core::AccessEvent;
-use maxminddb::{geoip2, MaxMindDBError, Reader};
+use maxminddb::{geoip2, MaxMindDBError, Metadata, Reader};
 use std::path::{Path, PathBuf};
 
-/// A database that could not be opened.
+/// A database that could not be opened: which one, where, and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open the GeoIP database {path}: {source} (expected a MaxMind .mmdb file)")]
+#[error("GeoIP {role} database {path}: {problem}")]
 pub struct GeoError {
+    /// `city`, `asn` or `anonymous`: the setting that named the file.
+    pub role: &'static str,
     pub path: PathBuf,
-    #[source]
-    pub source: MaxMindDBError,
+    pub problem: String,
 }
 
 /// Looks up location, provider and anonymising networks for events.
@@ -35,14 +36,96 @@ impl std::fmt::Debug for Enricher {
     }
 }
 
-fn open(path: Option<&Path>) -> Result<Option<Reader<Vec<u8>>>, GeoError> {
-    path.map(|p| {
-        Reader::open_readfile(p).map_err(|source| GeoError {
-            path: p.to_path_buf(),
-            source,
-        })
-    })
-    .transpose()
+/// The marker before a MaxMind DB's metadata section.
+const METADATA_MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
+
+/// Addresses looked up once at open, so a database whose tree or data section is
+/// damaged fails at start and not, silently, on every event.
+const PROBES: [&str; 6] = [
+    "81.2.69.160",
+    "89.160.20.112",
+    "8.8.8.8",
+    "1.1.1.1",
+    "2001:480::1",
+    "2a02:cf40::1",
+];
+
+fn open(role: &'static str, path: Option<&Path>) -> Result<Option<Reader<Vec<u8>>>, GeoError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let fail = |problem: String| GeoError {
+        role,
+        path: path.to_path_buf(),
+        problem,
+    };
+    let buf = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let len = buf.len();
+    let marker = buf
+        .windows(METADATA_MARKER.len())
+        .rposition(|w| w == METADATA_MARKER)
+        .ok_or_else(|| {
+            fail(format!(
+                "not a MaxMind .mmdb file (no metadata marker in its {len} bytes)"
+            ))
+        })?;
+    // The reader indexes its buffer without bounds checks, so read the metadata alone
+    // first (after zero bytes that make a harmless tree of one node) and check that the
+    // layout it describes fits the file before handing the file to the reader.
+    let mut head = vec![0u8; 8];
+    head.extend_from_slice(&buf[marker..]);
+    let metadata = std::panic::catch_unwind(|| Reader::from_source(head))
+        .map_err(|_| fail("corrupt: its metadata cannot be decoded".into()))?
+        .map_err(|e| fail(format!("corrupt metadata: {e}")))?
+        .metadata;
+    check_layout(&metadata, &buf, marker).map_err(fail)?;
+    let reader = Reader::from_source(buf).map_err(|e| fail(format!("corrupt: {e}")))?;
+    let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe(&reader)));
+    match probed {
+        Ok(Ok(())) => Ok(Some(reader)),
+        Ok(Err(problem)) => Err(fail(problem)),
+        Err(_) => Err(fail("corrupt: its data section cannot be decoded".into())),
+    }
+}
+
+/// Looks up [`PROBES`]: an address that is not in the database is fine, a lookup that
+/// fails is not.
+fn probe(reader: &Reader<Vec<u8>>) -> Result<(), String> {
+    for probe in PROBES {
+        let Ok(ip) = probe.parse::<std::net::IpAddr>() else {
+            continue;
+        };
+        if ip.is_ipv6() && reader.metadata.ip_version == 4 {
+            continue;
+        }
+        match reader.lookup::<serde::de::IgnoredAny>(ip) {
+            Ok(_) | Err(MaxMindDBError::AddressNotFoundError(_)) => {}
+            Err(e) => return Err(format!("corrupt: looking up {probe}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// The search tree and the 16 zero bytes after it must fit before the metadata: a
+/// file cut short or overwritten in the middle fails here.
+fn check_layout(m: &Metadata, buf: &[u8], metadata_at: usize) -> Result<(), String> {
+    if !matches!(m.record_size, 24 | 28 | 32) || !matches!(m.ip_version, 4 | 6) {
+        return Err(format!(
+            "corrupt: record size {} and IP version {} are not MaxMind DB values",
+            m.record_size, m.ip_version
+        ));
+    }
+    let tree = (m.node_count as usize).saturating_mul(m.record_size as usize) / 4;
+    let separator = buf.get(tree..tree.saturating_add(16));
+    if tree.saturating_add(16) > metadata_at || separator.is_none() {
+        return Err(format!(
+            "corrupt or truncated: its search tree needs {tree} bytes but the data before the metadata is {metadata_at} bytes"
+        ));
+    }
+    if separator.is_some_and(|s| s.iter().any(|b| *b != 0)) {
+        return Err("corrupt: the data section separator after the search tree is not zero".into());
+    }
+    Ok(())
 }
 
 impl Enricher {
@@ -55,9 +138,9 @@ impl Enricher {
         anonymous: Option<&Path>,
     ) -> Result<Self, GeoError> {
         Ok(Self {
-            city: open(city)?,
-            asn: open(asn)?,
-            anonymous: open(anonymous)?,
+            city: open("city", city)?,
+            asn: open("asn", asn)?,
+            anonymous: open("anonymous", anonymous)?,
         })
     }
 
@@ -214,5 +297,71 @@ mod tests {
     fn a_missing_database_is_a_clear_error() {
         let err = Enricher::open(Some(Path::new("/nonexistent.mmdb")), None, None).unwrap_err();
         assert!(err.to_string().contains("/nonexistent.mmdb"), "{err}");
+        assert!(err.to_string().contains("cannot read it"), "{err}");
+    }
+
+    /// A damaged copy of the City test database, written next to the test's others.
+    fn damaged(name: &str, damage: impl Fn(&mut Vec<u8>)) -> PathBuf {
+        let mut bytes = std::fs::read(data("GeoIP2-City-Test.mmdb")).unwrap();
+        damage(&mut bytes);
+        let dir = std::env::temp_dir().join(format!("hearth-geo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn marker(b: &[u8]) -> usize {
+        b.windows(METADATA_MARKER.len())
+            .rposition(|w| w == METADATA_MARKER)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_corrupt_or_truncated_database_is_refused_at_open_naming_the_problem() {
+        let len = std::fs::read(data("GeoIP2-City-Test.mmdb")).unwrap().len();
+        let cases: Vec<(PathBuf, &str)> = vec![
+            (
+                damaged("text.mmdb", |b| *b = b"not a database\n".to_vec()),
+                "not a MaxMind .mmdb file",
+            ),
+            (
+                damaged("head.mmdb", |b| b.truncate(3000)),
+                "not a MaxMind .mmdb file",
+            ),
+            // The metadata survives but the tree in front of it was cut short.
+            (
+                damaged("tail.mmdb", |b| {
+                    b.drain(..marker(b) - 100);
+                }),
+                "truncated",
+            ),
+            (
+                damaged("middle.mmdb", |b| {
+                    b.drain(..len / 2);
+                }),
+                "corrupt",
+            ),
+            // The tree's end overwritten: the separator is no longer zero.
+            (
+                damaged("zeroes.mmdb", |b| {
+                    let m = marker(b);
+                    for x in &mut b[..m] {
+                        *x = 0xff;
+                    }
+                }),
+                "corrupt",
+            ),
+        ];
+        for (path, problem) in cases {
+            let err = Enricher::open(Some(&path), None, None).unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("GeoIP city database "), "{text}");
+            assert!(text.contains(path.to_str().unwrap()), "{text}");
+            assert!(text.contains(problem), "{path:?}: {text}");
+            assert!(!text.contains('\n'), "one line: {text}");
+        }
+        // The intact file still opens.
+        assert!(Enricher::open(Some(&data("GeoIP2-City-Test.mmdb")), None, None).is_ok());
     }
 }

@@ -24,6 +24,28 @@ pub struct ReceivedMail {
     pub auth: Option<String>,
 }
 
+impl ReceivedMail {
+    /// The `Message-ID` header's value, if the mail has one.
+    pub fn message_id(&self) -> Option<String> {
+        header_value(&self.data, "message-id")
+    }
+}
+
+/// The value of the first header called `name` in a raw message (case-insensitive).
+pub fn header_value(raw: &str, name: &str) -> Option<String> {
+    for line in raw.split("\r\n").flat_map(|l| l.split('\n')) {
+        if line.is_empty() {
+            return None;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case(name) {
+                return Some(v.trim().to_owned());
+            }
+        }
+    }
+    None
+}
+
 /// How the SMTP server answers RCPT TO.
 #[derive(Clone, Copy, Debug)]
 pub enum RcptReply {
@@ -41,7 +63,19 @@ pub struct SmtpServer {
 
 /// Starts an SMTP server on 127.0.0.1 speaking EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT.
 pub async fn start_smtp(rcpt: RcptReply) -> SmtpServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_smtp_on(0, rcpt).await
+}
+
+/// A port on 127.0.0.1 where nothing listens (yet): connections to it are refused.
+/// [`start_smtp_on`] can bring a server up there later.
+pub fn closed_port() -> u16 {
+    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    parked.local_addr().unwrap().port()
+}
+
+/// [`start_smtp`] on a given port (0: any free one), e.g. one that was down until now.
+pub async fn start_smtp_on(port: u16, rcpt: RcptReply) -> SmtpServer {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let mails = Arc::new(Mutex::new(Vec::new()));
     let store = Arc::clone(&mails);
@@ -278,7 +312,12 @@ pub struct GatewayRequest {
     pub path: String,
     pub authorization: Option<String>,
     pub content_type: Option<String>,
+    /// The `Idempotency-Key` header, if sent.
+    pub idempotency_key: Option<String>,
     pub body: String,
+    /// When it arrived, and the status it was answered with.
+    pub at: std::time::Instant,
+    pub status: u16,
 }
 
 #[derive(Clone)]
@@ -286,11 +325,32 @@ struct GatewayState {
     requests: Arc<Mutex<Vec<GatewayRequest>>>,
     /// Statuses to answer, in order; once empty, 201.
     script: Arc<Mutex<VecDeque<u16>>>,
+    /// While set, every request is answered with this status (before the script).
+    failing: Arc<Mutex<Option<u16>>>,
 }
 
 pub struct Gateway {
     pub base_url: String,
     pub requests: Arc<Mutex<Vec<GatewayRequest>>>,
+    failing: Arc<Mutex<Option<u16>>>,
+}
+
+impl Gateway {
+    /// Answers every request with `status` (e.g. 500) until called again with `None`.
+    pub fn fail_with(&self, status: Option<u16>) {
+        *self.failing.lock().unwrap() = status;
+    }
+
+    /// The requests answered with a 2xx status.
+    pub fn accepted(&self) -> Vec<GatewayRequest> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .cloned()
+            .collect()
+    }
 }
 
 /// An HTTP server answering the Twilio Messages path and `/hook` with scripted statuses.
@@ -298,6 +358,7 @@ pub async fn start_gateway(script: &[u16]) -> Gateway {
     let state = GatewayState {
         requests: Arc::new(Mutex::new(Vec::new())),
         script: Arc::new(Mutex::new(script.iter().copied().collect())),
+        failing: Arc::new(Mutex::new(None)),
     };
     async fn record(
         state: &GatewayState,
@@ -311,13 +372,18 @@ pub async fn start_gateway(script: &[u16]) -> Gateway {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        let forced = *state.failing.lock().unwrap();
+        let code =
+            forced.unwrap_or_else(|| state.script.lock().unwrap().pop_front().unwrap_or(201));
         state.requests.lock().unwrap().push(GatewayRequest {
             path,
             authorization: header("authorization"),
             content_type: header("content-type"),
+            idempotency_key: header("idempotency-key"),
             body: String::from_utf8_lossy(&body).into_owned(),
+            at: std::time::Instant::now(),
+            status: code,
         });
-        let code = state.script.lock().unwrap().pop_front().unwrap_or(201);
         StatusCode::from_u16(code).unwrap()
     }
     let app = Router::new()
@@ -357,6 +423,7 @@ pub async fn start_gateway(script: &[u16]) -> Gateway {
     Gateway {
         base_url: format!("http://{addr}"),
         requests: state.requests,
+        failing: state.failing,
     }
 }
 

@@ -127,7 +127,7 @@ impl App {
                 config.geoip.asn.as_deref(),
                 config.geoip.anonymous.as_deref(),
             )
-            .map_err(|e| StartError::Other(format!("GeoIP: {e}")))?,
+            .map_err(|e| StartError::Other(e.to_string()))?,
             checker: hearth_phish::Checker::default(),
             metrics: Metrics::default(),
             clock: crate::service::Clock::default(),

@@ -510,6 +510,11 @@ fn env_value(path: &[String], raw: &str) -> toml::Value {
     if let Ok(b) = raw.parse::<bool>() {
         return toml::Value::Boolean(b);
     }
+    // A leading `+` is a phone number (`HEARTH_COURIER__SMS__FROM=+15550100`), never a
+    // setting's number.
+    if raw.starts_with('+') {
+        return toml::Value::String(raw.to_owned());
+    }
     if let Ok(i) = raw.parse::<i64>() {
         return toml::Value::Integer(i);
     }
@@ -641,5 +646,17 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("log_format"), "{err}");
+    }
+
+    #[test]
+    fn a_phone_number_in_the_environment_stays_text() {
+        assert_eq!(
+            env_value(&["from".into()], "+15550100"),
+            toml::Value::String("+15550100".into())
+        );
+        assert_eq!(
+            env_value(&["port".into()], "2525"),
+            toml::Value::Integer(2525)
+        );
     }
 }

@@ -21,6 +21,7 @@ const HELP: &[(&str, &str)] = &[
     ("hearth_codes_verified_total", "One-time codes verified, by purpose."),
     ("hearth_codes_refused_total", "One-time codes refused (send limit, wrong, expired, used up)."),
     ("hearth_outbox_backlog", "Messages waiting in the outbox (pending or being retried), read at scrape time."),
+    ("hearth_outbox_messages", "Outbox messages by status (pending, sending, sent, dead), read from the database at scrape time."),
     ("hearth_outbox_claimed_total", "Outbox messages claimed by this node's courier."),
     ("hearth_outbox_sent_total", "Outbox messages delivered by this node's courier."),
     ("hearth_outbox_retries_total", "Outbox deliveries that failed and were scheduled again."),

@@ -178,6 +178,8 @@ pub trait Store: CodeStore + PhishStore + EngineStore + Send + Sync + 'static {
     async fn outbox_dead(&self, id: i64, attempts: u32, error: &str) -> Result<()>;
     async fn outbox_list(&self, limit: u32) -> Result<Vec<OutboxMessage>>;
     async fn outbox_backlog(&self) -> Result<u64>;
+    /// How many messages are in each status (`pending`, `sending`, `sent`, `dead`).
+    async fn outbox_counts(&self) -> Result<Vec<(String, u64)>>;
 }
 
 /// Opens the store named by a URL (`sqlite://path`, `sqlite::memory:`, `postgres://…`)

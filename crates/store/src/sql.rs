@@ -7,12 +7,30 @@ use crate::StoreError;
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict("row"),
+        sqlx::Error::Database(d) if d.code().is_some_and(|c| unavailable_code(&c)) => {
             StoreError::Unavailable(e.to_string())
         }
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict("row"),
         _ => StoreError::Database(e.to_string()),
     }
+}
+
+/// Error codes that say the database is away for now (so the caller should answer 503
+/// and retry), not that the query was wrong: PostgreSQL's connection exceptions (class
+/// 08), too many connections, the server shutting down, restarting or starting up,
+/// and SQLite's busy and locked after the busy timeout.
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "53300" | "57P01" | "57P02" | "57P03" | "5" | "6" | "261" | "262" | "517"
+        )
 }
 
 pub(crate) fn flag(v: i64) -> bool {
@@ -749,6 +767,20 @@ macro_rules! impl_store {
                 let n: i64 = sqlx::Row::try_get(&row, "n").map_err(db_err)?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }
+
+            async fn outbox_counts(&self) -> crate::Result<Vec<(String, u64)>> {
+                let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status ORDER BY status")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let status: String = sqlx::Row::try_get(r, "status").map_err(db_err)?;
+                        let n: i64 = sqlx::Row::try_get(r, "n").map_err(db_err)?;
+                        Ok((status, u64::try_from(n).unwrap_or(0)))
+                    })
+                    .collect()
+            }
         }
 
         fn found(affected: u64, what: &'static str) -> crate::Result<()> {
@@ -763,3 +795,18 @@ macro_rules! impl_store {
 }
 
 pub(crate) use impl_store;
+
+#[cfg(test)]
+mod tests {
+    use super::unavailable_code;
+
+    #[test]
+    fn connection_loss_and_busy_are_unavailable_not_errors() {
+        for code in ["08006", "08001", "57P01", "57P03", "53300", "5", "517"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22001", "19", "2067"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+    }
+}

@@ -501,6 +501,9 @@ async fn outbox_claims_leases_retries_and_dead_letters() {
     assert_eq!(sent.status, OutboxStatus::Sent);
     // A sent message keeps its envelope but not its text (which may hold a code).
     assert!(sent.body_text.is_empty() && sent.body_html.is_none());
+    let counts = s.outbox_counts().await.unwrap();
+    assert!(counts.contains(&("dead".to_owned(), 1)), "{counts:?}");
+    assert!(counts.contains(&("sent".to_owned(), 1)), "{counts:?}");
     db.cleanup().await;
 }
 

@@ -49,6 +49,17 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     if let Ok(n) = app.store.outbox_backlog().await {
         app.metrics.set("hearth_outbox_backlog", &[], n as f64);
     }
+    if let Ok(counts) = app.store.outbox_counts().await {
+        // Every status is shown, zero included, so an alert on `dead` has a series.
+        for status in ["pending", "sending", "sent", "dead"] {
+            let n = counts
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
+            app.metrics
+                .set("hearth_outbox_messages", &[("status", status)], n as f64);
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),
