@@ -39,6 +39,8 @@ const HELP: &[(&str, &str)] = &[
     ("hearth_phishing_reports_total", "Phishing reports received, by source and verdict."),
     ("hearth_http_request_seconds", "HTTP request latency by method, route template and status class."),
     ("hearth_http_responses_total", "HTTP responses by route template and status."),
+    ("hearth_consume_decisions_published_total", "hearth consume: decisions published to the decisions subject."),
+    ("hearth_consume_malformed_events_total", "hearth consume: bus messages that were not access events (terminated)."),
 ];
 
 fn help(name: &str) -> &'static str {
