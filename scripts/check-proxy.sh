@@ -4,7 +4,8 @@
 # and, served over plain HTTP on a free port, a client at 127.0.0.2 that sends a forged
 # X-Forwarded-For is seen by Hearth as 127.0.0.2 (through nginx, trusted) and as
 # 127.0.0.2 directly (untrusted peer: the header is ignored).
-# Usage: scripts/check-proxy.sh [path/to/hearth]   (needs nginx, openssl, curl, jq)
+# The same for the Caddyfile when caddy is installed.
+# Usage: scripts/check-proxy.sh [path/to/hearth]   (needs nginx, openssl, curl, jq; caddy optional)
 set -euo pipefail
 HEARTH="${1:-target/debug/hearth}"
 DOC="$(dirname "$0")/../docs/deploy.md"
@@ -73,3 +74,29 @@ metrics=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PLAIN_PORT/m
 echo "/metrics through the proxy: $metrics"
 [ "$metrics" = 404 ]
 echo "nginx in front of Hearth: OK"
+
+# 3. The documented Caddyfile: valid as written, and the same checks with Caddy in front
+#    (served over plain HTTP on a free port, no admin endpoint, no certificates).
+if command -v caddy >/dev/null 2>&1; then
+  sed -n '/^```caddy/,/^```/p' "$DOC" | sed '1d;$d' > "$WORK/Caddyfile.doc"
+  caddy validate --adapter caddyfile --config "$WORK/Caddyfile.doc" 2>&1 | tail -n1
+  CADDY_PORT=$(free_port)
+  {
+    printf '{\n\tadmin off\n\tauto_https off\n}\n'
+    sed -e "s#^hearth.example.org {#http://127.0.0.1:$CADDY_PORT {#" -e "s#127.0.0.1:8080#$UPSTREAM#" "$WORK/Caddyfile.doc"
+  } > "$WORK/Caddyfile"
+  XDG_DATA_HOME="$WORK" XDG_CONFIG_HOME="$WORK" caddy run --adapter caddyfile --config "$WORK/Caddyfile" \
+    >"$WORK/caddy.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$CADDY_PORT/healthz" 2>/dev/null && break; sleep 0.1; done
+  via=$(seen_ip "http://127.0.0.1:$CADDY_PORT" caddy@example.com)
+  echo "through Caddy: Hearth saw $via (forged header said 1.2.3.4)"
+  [ "$via" = 127.0.0.2 ] || { echo "FAILED" >&2; exit 1; }
+  rid=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$CADDY_PORT/healthz" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-request-id"{print $2}')
+  echo "Caddy's request uuid came back: $rid"
+  [ ${#rid} -eq 36 ] || { echo "no request id from Caddy" >&2; exit 1; }
+  metrics=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CADDY_PORT/metrics")
+  echo "/metrics through Caddy: $metrics"
+  [ "$metrics" = 404 ]
+  echo "Caddy in front of Hearth: OK"
+fi
