@@ -46,6 +46,9 @@ pub struct ConsumeArgs {
     /// [default: HEARTH_DECISIONS].
     #[arg(long)]
     decisions_stream: Option<String>,
+    /// Serve Prometheus `GET /metrics` here while consuming (e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Folder for the SQLite database and generated secrets [default: ./hearth-data].
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -77,6 +80,9 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
         if let Some(v) = flag {
             *setting = v;
         }
+    }
+    if let Some(addr) = args.metrics_listen {
+        c.metrics_listen = Some(addr);
     }
     check(&config.consume)?;
     init_logging(&config.log_format);
@@ -132,6 +138,9 @@ async fn consume(config: Config) -> anyhow::Result<()> {
     let events = events_stream(&js, &settings).await?;
     let decisions_stream = decisions_stream(&js, &settings).await?;
     let consumer = durable_consumer(&events, &settings).await?;
+    if let Some(addr) = settings.metrics_listen {
+        serve_metrics(&app, addr).await?;
+    }
     // Notices the engine triggers (an account found shared or resold) are delivered
     // from here as by `hearth serve`.
     let (stop_courier, courier_stop) = tokio::sync::watch::channel(false);
@@ -162,6 +171,29 @@ async fn consume(config: Config) -> anyhow::Result<()> {
     run.tally.summary(run.started.elapsed(), result.is_ok());
     result?;
     flushed.context("flushing the last acknowledgements to NATS")?;
+    Ok(())
+}
+
+/// `GET /metrics` (the service's Prometheus handler) on `addr`, in the background.
+async fn serve_metrics(app: &Arc<App>, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening for /metrics on {addr}"))?;
+    let local = listener
+        .local_addr()
+        .context("reading the metrics address")?;
+    let router = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(hearth_server::http::ops::metrics),
+        )
+        .with_state(app.clone());
+    info!("metrics at http://{local}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            warn!(error = %e, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

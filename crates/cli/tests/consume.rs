@@ -84,6 +84,7 @@ fn start_consume(
     names: &Names,
     data: &Path,
     database_url: &str,
+    extra: &[&str],
     log: &Arc<Mutex<Vec<String>>>,
 ) -> Consumer {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hearth"));
@@ -99,6 +100,7 @@ fn start_consume(
         .arg("--data-dir")
         .arg(data)
         .args(["--database-url", database_url])
+        .args(extra)
         // A small window and batch, so the kill finds work in flight.
         .env("HEARTH_CONSUME__WINDOW", "16")
         .env("HEARTH_CONSUME__MAX_ACK_PENDING", "64")
@@ -282,7 +284,7 @@ async fn a_consumer_killed_midway_decides_every_event_exactly_once_like_replay()
     let log = Arc::new(Mutex::new(Vec::new()));
 
     // First run: killed once part, not all, of the decisions are out.
-    let first = start_consume(&names, &data, &db.url, &log);
+    let first = start_consume(&names, &data, &db.url, &[], &log);
     let total = expected.len() as u64;
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut first = first;
@@ -303,7 +305,8 @@ async fn a_consumer_killed_midway_decides_every_event_exactly_once_like_replay()
     );
 
     // Second run: picks up where the first stopped.
-    let mut second = start_consume(&names, &data, &db.url, &log);
+    let metrics_flag = ["--metrics-listen", "127.0.0.1:0"];
+    let mut second = start_consume(&names, &data, &db.url, &metrics_flag, &log);
     let deadline = Instant::now() + Duration::from_secs(30);
     let events_stream = js.get_stream(&names.stream).await.unwrap();
     loop {
@@ -324,6 +327,25 @@ async fn a_consumer_killed_midway_decides_every_event_exactly_once_like_replay()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The second run met the last malformed message: its counter says so.
+    let metrics_url = second
+        .text()
+        .lines()
+        .find_map(|l| l.split("metrics at ").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+        .expect("the metrics address is logged");
+    let metrics = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "hearth_consume_malformed_events_total 1"),
+        "{metrics}"
+    );
     assert!(
         second.stop(),
         "SIGTERM ends it cleanly:\n{}",

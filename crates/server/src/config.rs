@@ -336,6 +336,8 @@ pub struct ConsumeConfig {
     pub ack_wait_secs: u64,
     /// Decisions published and awaiting the broker's acknowledgement at once.
     pub window: usize,
+    /// Where to serve `GET /metrics` (Prometheus) while consuming; absent: nowhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for ConsumeConfig {
@@ -350,6 +352,7 @@ impl Default for ConsumeConfig {
             max_ack_pending: 1024,
             ack_wait_secs: 30,
             window: 64,
+            metrics_listen: None,
         }
     }
 }
