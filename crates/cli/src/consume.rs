@@ -239,15 +239,16 @@ async fn decisions_stream(js: &jetstream::Context, c: &ConsumeConfig) -> anyhow:
     }
 }
 
-/// The durable pull consumer, created if absent. Events that a previous run received
-/// but did not acknowledge (it crashed) would otherwise come back only after
-/// `ack_wait`, after later events of the same accounts: the consumer is then created
-/// again from the first unacknowledged event, so every account's events stay in order.
+/// The durable pull consumer, created if absent. An existing one is created again
+/// from its first unacknowledged event: events a previous run received but did not
+/// acknowledge (it crashed) would otherwise come back only after `ack_wait`, after
+/// later events of the same accounts, and a pull request the dead run left with the
+/// server could still hand events to nobody. Every account's events stay in order.
 async fn durable_consumer(
     events: &stream::Stream,
     c: &ConsumeConfig,
 ) -> anyhow::Result<PullConsumer> {
-    let config = pull::Config {
+    let mut config = pull::Config {
         durable_name: Some(c.consumer.clone()),
         filter_subject: c.subject.clone(),
         ack_policy: AckPolicy::Explicit,
@@ -256,45 +257,26 @@ async fn durable_consumer(
         deliver_policy: DeliverPolicy::All,
         ..Default::default()
     };
-    let create = |config: pull::Config| async move {
+    if let Ok(existing) = events.consumer_info(&c.consumer).await {
+        let from = existing.ack_floor.stream_sequence + 1;
+        info!(
+            from_stream_sequence = from,
+            unacknowledged = existing.num_ack_pending,
+            waiting = existing.num_pending,
+            "resuming after the last acknowledged event"
+        );
         events
-            .create_consumer(config)
+            .delete_consumer(&c.consumer)
             .await
-            .with_context(|| format!("creating consumer {} on {}", c.consumer, c.stream))
-    };
-    match events.consumer_info(&c.consumer).await {
-        Ok(existing) if existing.num_ack_pending > 0 => {
-            let from = existing.ack_floor.stream_sequence + 1;
-            info!(
-                unacknowledged = existing.num_ack_pending,
-                from_stream_sequence = from,
-                "a previous run left events unacknowledged: reading again from the first of them"
-            );
-            events
-                .delete_consumer(&c.consumer)
-                .await
-                .with_context(|| format!("resetting consumer {}", c.consumer))?;
-            create(pull::Config {
-                deliver_policy: DeliverPolicy::ByStartSequence {
-                    start_sequence: from,
-                },
-                ..config
-            })
-            .await
-        }
-        Ok(existing) => {
-            info!(
-                acknowledged_up_to = existing.ack_floor.stream_sequence,
-                waiting = existing.num_pending,
-                "resuming"
-            );
-            events
-                .get_consumer(&c.consumer)
-                .await
-                .map_err(|e| anyhow!("opening consumer {}: {e}", c.consumer))
-        }
-        Err(_) => create(config).await,
+            .with_context(|| format!("resetting consumer {}", c.consumer))?;
+        config.deliver_policy = DeliverPolicy::ByStartSequence {
+            start_sequence: from,
+        };
     }
+    events
+        .create_consumer(config)
+        .await
+        .with_context(|| format!("creating consumer {} on {}", c.consumer, c.stream))
 }
 
 /// One event decided whose decision the broker has not yet confirmed.
