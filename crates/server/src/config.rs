@@ -61,6 +61,8 @@ pub struct Config {
     pub consume: ConsumeConfig,
     /// The access write path: queue, batch size, how long applied event ids are kept.
     pub access: crate::service::writer::AccessConfig,
+    /// How long raw IP addresses are kept before they are truncated.
+    pub retention: hearth_store::RetentionConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -104,6 +106,7 @@ impl Default for Config {
             redis: hearth_store::RedisConfig::default(),
             consume: ConsumeConfig::default(),
             access: crate::service::writer::AccessConfig::default(),
+            retention: hearth_store::RetentionConfig::default(),
         }
     }
 }

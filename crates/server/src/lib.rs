@@ -10,6 +10,7 @@ pub mod intake;
 pub mod metrics;
 pub mod net;
 pub mod outbox;
+pub mod retention;
 pub mod secrets;
 pub mod service;
 pub mod testkit;
@@ -56,12 +57,14 @@ impl Server {
     ) -> std::io::Result<()> {
         let intake = intake::start(&self.app).await?;
         let sweeper = tokio::spawn(sweep_idle(self.app.clone()));
+        let retention = tokio::spawn(retention::run(self.app.clone()));
         let (stop_courier, courier_stop) = tokio::sync::watch::channel(false);
         let courier = outbox::start(&self.app, courier_stop)
             .map_err(|e| std::io::Error::other(format!("courier: {e}")))?;
         let router = http::router(self.app.clone());
         let result = http::serve::serve(self.listener, router, self.app.clone(), shutdown).await;
         sweeper.abort();
+        retention.abort();
         if let Some((_, task)) = intake {
             task.abort();
         }

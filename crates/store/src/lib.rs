@@ -11,6 +11,7 @@ mod model;
 mod phish;
 mod postgres;
 mod redis_counters;
+pub mod retention;
 mod sql;
 mod sqlite;
 pub mod testkit;
@@ -22,6 +23,7 @@ pub use model::*;
 pub use phish::{CampaignRow, CampaignWrite, NewPhishReport, PhishReport, PhishStore};
 pub use postgres::PgStore;
 pub use redis_counters::RedisCounters;
+pub use retention::{Retention, RetentionConfig, RetentionReport};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -50,7 +52,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Hearth persists. Times are passed in by the caller.
 #[async_trait]
-pub trait Store: CodeStore + PhishStore + EngineStore + Send + Sync + 'static {
+pub trait Store: CodeStore + PhishStore + EngineStore + Retention + Send + Sync + 'static {
     /// Which backend this is: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// A cheap round trip, for readiness.
@@ -189,6 +191,49 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::BadUrl(url.to_owned()))
+    }
+}
+
+/// What `hearth migrate` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// (version, name) of each migration applied now, in order.
+    pub applied: Vec<(i64, &'static str)>,
+    /// The newest migration this build knows; the database is now at it.
+    pub version: i64,
+}
+
+/// Opens the database named by a URL and applies its pending migrations, reporting
+/// which ran (several nodes starting at once migrate once: PostgreSQL takes a lock).
+pub async fn migrate(url: &str) -> Result<MigrationReport> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PgStore::connect_unmigrated(url, None).await?;
+        let applied = store.migrate().await?;
+        let report = MigrationReport {
+            backend: "postgres",
+            applied,
+            version: migrate::POSTGRES
+                .iter()
+                .map(|m| m.version)
+                .max()
+                .unwrap_or(0),
+        };
+        store.pool().close().await;
+        Ok(report)
+    } else if url.starts_with("sqlite:") {
+        let store = SqliteStore::connect_unmigrated(url).await?;
+        let applied = store.migrate().await?;
+        let report = MigrationReport {
+            backend: "sqlite",
+            applied,
+            version: migrate::SQLITE.iter().map(|m| m.version).max().unwrap_or(0),
+        };
+        store.pool().close().await;
+        Ok(report)
     } else {
         Err(StoreError::BadUrl(url.to_owned()))
     }

@@ -42,6 +42,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "applied_events",
         sql: include_str!("../migrations/sqlite/0007_applied_events.sql"),
     },
+    Migration {
+        version: 8,
+        name: "retention",
+        sql: include_str!("../migrations/sqlite/0008_retention.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -80,6 +85,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "applied_events",
         sql: include_str!("../migrations/postgres/0007_applied_events.sql"),
     },
+    Migration {
+        version: 8,
+        name: "retention",
+        sql: include_str!("../migrations/postgres/0008_retention.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
@@ -104,7 +114,7 @@ macro_rules! run_migrations {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let mut applied = 0usize;
+        let mut applied: Vec<(i64, &'static str)> = Vec::new();
         for m in $list {
             if done.contains(&m.version) {
                 continue;
@@ -124,10 +134,10 @@ macro_rules! run_migrations {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            applied += 1;
+            applied.push((m.version, m.name));
         }
         tx.commit().await.map_err(db_err)?;
-        Ok::<usize, crate::StoreError>(applied)
+        Ok::<Vec<(i64, &'static str)>, crate::StoreError>(applied)
     }};
 }
 

@@ -21,6 +21,13 @@ impl PgStore {
     /// Connects with `search_path` set to `schema` (created if missing), so that test
     /// runs and tenants can share one database without seeing each other.
     pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> crate::Result<Self> {
+        let store = Self::connect_unmigrated(url, schema).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating (`hearth migrate` reports what it applies).
+    pub async fn connect_unmigrated(url: &str, schema: Option<&str>) -> crate::Result<Self> {
         let mut opts = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
         if let Some(schema) = schema {
@@ -49,14 +56,12 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        Ok(Self { pool })
     }
 
     /// Applies pending migrations under an advisory lock, so nodes starting together
     /// migrate once.
-    pub async fn migrate(&self) -> crate::Result<usize> {
+    pub async fn migrate(&self) -> crate::Result<Vec<(i64, &'static str)>> {
         run_migrations!(
             self.pool,
             POSTGRES,
@@ -96,3 +101,4 @@ impl_store!(
 crate::codes::impl_code_store!(crate::PgStore);
 crate::phish::impl_phish_store!(crate::PgStore, sqlx::Postgres);
 crate::engine::impl_engine_store!(crate::PgStore, sqlx::Postgres);
+crate::retention::impl_retention!(crate::PgStore);

@@ -16,6 +16,13 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at a `sqlite:` URL and migrates it.
     pub async fn connect(url: &str) -> crate::Result<Self> {
+        let store = Self::connect_unmigrated(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens (creating if needed) the database without migrating it (`hearth migrate`).
+    pub async fn connect_unmigrated(url: &str) -> crate::Result<Self> {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?
@@ -33,13 +40,11 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        Ok(Self { pool })
     }
 
-    /// Applies pending migrations; returns how many ran.
-    pub async fn migrate(&self) -> crate::Result<usize> {
+    /// Applies pending migrations; returns the (version, name) of each that ran.
+    pub async fn migrate(&self) -> crate::Result<Vec<(i64, &'static str)>> {
         run_migrations!(self.pool, SQLITE, None::<&str>)
     }
 
@@ -60,3 +65,4 @@ impl_store!(
 crate::codes::impl_code_store!(crate::SqliteStore);
 crate::phish::impl_phish_store!(crate::SqliteStore, sqlx::Sqlite);
 crate::engine::impl_engine_store!(crate::SqliteStore, sqlx::Sqlite);
+crate::retention::impl_retention!(crate::SqliteStore);
