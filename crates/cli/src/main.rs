@@ -2,6 +2,7 @@
 
 mod consume;
 mod message;
+mod migrate;
 mod password;
 mod replay;
 mod serve;
@@ -26,6 +27,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Decide access events read from NATS JetStream; publish each decision back to it.
     Consume(consume::ConsumeArgs),
+    /// Apply pending database migrations (and, with --retention, one retention pass).
+    Migrate(migrate::MigrateArgs),
     /// Run access events (JSON Lines) through the engine: one decision per event.
     Replay(replay::ReplayArgs),
     /// Generate a labelled population of households, travellers, shared and resold accounts.
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Consume(args) => consume::run(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Replay(args) => replay::replay(args),
         Command::Simulate(args) => replay::simulate(args),
         Command::Message {
