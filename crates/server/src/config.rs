@@ -210,6 +210,8 @@ pub struct LimitsConfig {
     /// Seconds a client has to send a whole request head before the connection is
     /// closed (slow-loris), also for the next request on a kept-alive connection.
     pub header_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
 }
 
 impl Default for LimitsConfig {
@@ -220,6 +222,7 @@ impl Default for LimitsConfig {
             header_bytes: 16 * 1024,
             max_headers: 100,
             header_timeout_secs: 10,
+            max_connections: 4096,
         }
     }
 }
@@ -465,6 +468,11 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "limits.header_timeout_secs and limits.request_timeout_secs must be at least 1"
                     .into(),
+            ));
+        }
+        if self.limits.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.max_connections must be at least 1".into(),
             ));
         }
         if self.limits.body_bytes < 1024 {

@@ -384,3 +384,35 @@ async fn slow_clients_are_cut_off() {
     assert!(json_body(&resp)["error"]["code"].is_string(), "{resp}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let s = TestServer::start(|c| {
+        c.limits.max_connections = 2;
+        c.limits.header_timeout_secs = 60;
+    })
+    .await;
+    let idle1 = TcpStream::connect(s.addr).await.unwrap();
+    let _idle2 = TcpStream::connect(s.addr).await.unwrap();
+    // The kernel completes the handshake, but Hearth does not take the connection...
+    let mut third = TcpStream::connect(s.addr).await.unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut buf)).await;
+    assert!(
+        early.is_err(),
+        "answered while two connections held both slots"
+    );
+    // ...until a slot frees up.
+    drop(idle1);
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), third.read_to_end(&mut out))
+        .await
+        .expect("served once a slot was free")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200"));
+    s.stop().await;
+}

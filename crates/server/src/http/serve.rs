@@ -3,6 +3,8 @@
 //!
 //! - A client must send its whole request head within `limits.header_timeout_secs`
 //!   (slow-loris); otherwise hyper closes the connection without an answer.
+//! - At most `limits.max_connections` connections are served at once; the next waits
+//!   in the kernel's backlog until one closes (which the timeouts guarantee).
 //! - A head larger than `limits.header_bytes`, or with more than `limits.max_headers`
 //!   headers, is answered `431` by hyper itself (empty body: it never reaches the router).
 //! - On shutdown `/readyz` turns 503 at once; the listener stays open for
@@ -43,6 +45,7 @@ pub async fn serve(
         builder.max_headers(limits.max_headers);
     }
     let builder = Arc::new(builder);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let (close_tx, close_rx) = watch::channel(false);
     // Every connection task holds a sender; `recv` returns `None` once all are gone.
     let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
@@ -61,8 +64,13 @@ pub async fn serve(
                 close_at.as_mut().reset(tokio::time::Instant::now() + ready_delay);
             }
             () = &mut close_at, if signalled => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+            accepted = async {
+                // A slot first, then the connection: when full, stop accepting.
+                let slot = slots.clone().acquire_owned().await;
+                (slot, listener.accept().await)
+            } => match accepted {
+                (Err(_), _) => break,
+                (Ok(slot), Ok((stream, peer))) => {
                     let _ = stream.set_nodelay(true);
                     tokio::spawn(connection(
                         stream,
@@ -70,10 +78,10 @@ pub async fn serve(
                         router.clone(),
                         builder.clone(),
                         close_rx.clone(),
-                        open_tx.clone(),
+                        (open_tx.clone(), slot),
                     ));
                 }
-                Err(e) => {
+                (_, Err(e)) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %e, "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -103,7 +111,7 @@ async fn connection(
     router: Router,
     builder: Arc<http1::Builder>,
     mut close: watch::Receiver<bool>,
-    _open: mpsc::Sender<()>,
+    _open: (mpsc::Sender<()>, tokio::sync::OwnedSemaphorePermit),
 ) {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
