@@ -19,10 +19,11 @@ use hearth_core::{AccessEvent, Decision, Outcome};
 use hearth_server::app::App;
 use hearth_server::config::{Config, ConsumeConfig, Overrides};
 use hearth_server::service::ServiceError;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 #[derive(clap::Args)]
@@ -160,6 +161,7 @@ async fn consume(config: Config) -> anyhow::Result<()> {
         js,
         settings,
         pending: VecDeque::new(),
+        latest: HashMap::new(),
         tally: Tally::default(),
         started: Instant::now(),
     };
@@ -279,12 +281,18 @@ async fn durable_consumer(
         .with_context(|| format!("creating consumer {} on {}", c.consumer, c.stream))
 }
 
-/// One event decided whose decision the broker has not yet confirmed.
+/// An event being decided (several accounts at once), then published.
 struct InFlight {
     message: jetstream::Message,
     stream_sequence: u64,
-    ack: PublishAckFuture,
+    id: String,
+    account: String,
+    decided: tokio::task::JoinHandle<anyhow::Result<Result<Decision, String>>>,
 }
+
+/// The event before it of the same account, still being decided: tells whether it
+/// was applied (or refused), so the account's next event may go.
+type Previous = (u64, oneshot::Receiver<bool>);
 
 #[derive(Default)]
 struct Tally {
@@ -353,6 +361,8 @@ struct Run {
     js: jetstream::Context,
     settings: ConsumeConfig,
     pending: VecDeque<InFlight>,
+    /// Per account, its latest event still in `pending`.
+    latest: HashMap<String, Previous>,
     tally: Tally,
     started: Instant,
 }
@@ -420,8 +430,9 @@ impl Run {
         self.confirm().await
     }
 
-    /// Decides one event and publishes its decision; malformed events are reported
-    /// and terminated (never delivered again).
+    /// Starts deciding one event, after the account's previous event; malformed
+    /// events are reported and terminated (never delivered again). Events of
+    /// different accounts are decided at once, so the write path commits them together.
     async fn handle(&mut self, message: jetstream::Message) -> anyhow::Result<()> {
         let (stream, seq) = {
             let info = message
@@ -441,54 +452,30 @@ impl Run {
             .clone()
             .unwrap_or_else(|| format!("{stream}:{seq}"));
         event.id = Some(id.clone());
-        let decision = match self.decide(event).await? {
-            Ok(decision) => decision,
-            Err(why) => return self.reject(message, seq, &why).await,
-        };
-        self.tally.count(decision.decision);
-        let mut body = serde_json::to_value(&decision).context("writing a decision")?;
-        if let Some(fields) = body.as_object_mut() {
-            fields.insert("event_id".into(), serde_json::Value::String(id.clone()));
-        }
-        let payload = serde_json::to_vec(&body).context("writing a decision")?;
-        let ack = self
-            .js
-            .send_publish(
-                self.settings.decisions_subject.clone(),
-                PublishMessage::build()
-                    .payload(payload.into())
-                    .message_id(&id),
-            )
-            .await
-            .with_context(|| format!("publishing the decision for stream sequence {seq}"))?;
+        let account = event.account.as_str().to_owned();
+        let (done, next) = oneshot::channel();
+        let previous = self.latest.insert(account.clone(), (seq, next));
+        let app = self.app.clone();
+        let decided = tokio::spawn(async move {
+            if let Some((before, applied)) = previous {
+                if !matches!(applied.await, Ok(true)) {
+                    return Err(anyhow!(
+                        "not decided: stream sequence {before} of the same account failed"
+                    ));
+                }
+            }
+            let result = decide(&app, event).await;
+            let _ = done.send(result.is_ok());
+            result
+        });
         self.pending.push_back(InFlight {
             message,
             stream_sequence: seq,
-            ack,
+            id,
+            account,
+            decided,
         });
         Ok(())
-    }
-
-    /// The engine's decision, persisted. `Err` inside: the event itself was refused.
-    async fn decide(&self, event: AccessEvent) -> anyhow::Result<Result<Decision, String>> {
-        let mut wait = Duration::from_millis(50);
-        for _ in 0..6 {
-            match self.app.access(event.clone()).await {
-                Ok(decision) => return Ok(Ok(decision)),
-                Err(ServiceError::Invalid { field, message }) => {
-                    return Ok(Err(format!("{field}: {message}")))
-                }
-                Err(ServiceError::Unavailable(why)) => {
-                    warn!(%why, "store unavailable; trying again");
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-                Err(e) => return Err(anyhow!("deciding an event: {e}")),
-            }
-        }
-        Err(anyhow!(
-            "the store stayed unavailable; stopping without acknowledging"
-        ))
     }
 
     async fn reject(
@@ -511,13 +498,47 @@ impl Run {
             .map_err(|e| anyhow!("terminating stream sequence {seq}: {e}"))
     }
 
-    /// Waits for the broker to store each published decision, in order, and only then
-    /// acknowledges its event.
+    /// Takes the decisions in stream order, publishes each (the broker drops one it
+    /// already has, by event id), waits for the broker to store them, and only then
+    /// acknowledges their events.
     async fn confirm(&mut self) -> anyhow::Result<()> {
+        let mut published: Vec<(jetstream::Message, u64, PublishAckFuture)> = Vec::new();
         while let Some(f) = self.pending.pop_front() {
             let seq = f.stream_sequence;
-            let stored = f
-                .ack
+            if self.latest.get(&f.account).map(|(s, _)| *s) == Some(seq) {
+                self.latest.remove(&f.account);
+            }
+            let decided = f
+                .decided
+                .await
+                .map_err(|e| anyhow!("deciding stream sequence {seq}: {e}"))??;
+            let decision = match decided {
+                Ok(decision) => decision,
+                Err(why) => {
+                    self.reject(f.message, seq, &why).await?;
+                    continue;
+                }
+            };
+            self.tally.count(decision.decision);
+            let mut body = serde_json::to_value(&decision).context("writing a decision")?;
+            if let Some(fields) = body.as_object_mut() {
+                fields.insert("event_id".into(), serde_json::Value::String(f.id.clone()));
+            }
+            let payload = serde_json::to_vec(&body).context("writing a decision")?;
+            let ack = self
+                .js
+                .send_publish(
+                    self.settings.decisions_subject.clone(),
+                    PublishMessage::build()
+                        .payload(payload.into())
+                        .message_id(&f.id),
+                )
+                .await
+                .with_context(|| format!("publishing the decision for stream sequence {seq}"))?;
+            published.push((f.message, seq, ack));
+        }
+        for (message, seq, ack) in published {
+            let stored = ack
                 .await
                 .with_context(|| format!("storing the decision for stream sequence {seq}"))?;
             if stored.duplicate {
@@ -526,11 +547,33 @@ impl Run {
             self.app
                 .metrics
                 .inc("hearth_consume_decisions_published_total", &[]);
-            f.message
+            message
                 .ack()
                 .await
                 .map_err(|e| anyhow!("acknowledging stream sequence {seq}: {e}"))?;
         }
         Ok(())
     }
+}
+
+/// The engine's decision, persisted. `Err` inside: the event itself was refused.
+async fn decide(app: &App, event: AccessEvent) -> anyhow::Result<Result<Decision, String>> {
+    let mut wait = Duration::from_millis(50);
+    for _ in 0..6 {
+        match app.access(event.clone()).await {
+            Ok(decision) => return Ok(Ok(decision)),
+            Err(ServiceError::Invalid { field, message }) => {
+                return Ok(Err(format!("{field}: {message}")))
+            }
+            Err(ServiceError::Unavailable(why)) => {
+                warn!(%why, "store unavailable; trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err(e) => return Err(anyhow!("deciding an event: {e}")),
+        }
+    }
+    Err(anyhow!(
+        "the store stayed unavailable; stopping without acknowledging"
+    ))
 }
