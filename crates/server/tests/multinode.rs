@@ -3,7 +3,8 @@
 //! concurrent events for one account reaching both nodes lose no update. Run once
 //! with the counters in the database and once with them in Redis (one key prefix
 //! per test). The database is a PostgreSQL schema when `HEARTH_TEST_DATABASE_URL`
-//! is set, one SQLite file otherwise.
+//! is set, one SQLite file otherwise. Also here: what a node does when Redis is
+//! down (fails closed), and the retention pass every node runs in the background.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -359,5 +360,56 @@ async fn an_unreachable_redis_fails_closed_with_503() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"]["code"], "unavailable", "{body}");
     }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_serving_node_truncates_old_addresses_on_its_interval() {
+    let s = TestServer::start(|c| c.retention.interval_secs = 1).await;
+    let store = &s.app.store;
+    let now = hearth_server::service::now();
+    store
+        .create_account(&hearth_store::NewAccount {
+            id: "a1".into(),
+            email: "owner@example.com".into(),
+            password_hash: "$argon2id$stub".into(),
+            recovery_phone: None,
+            locale: "en".into(),
+            role: hearth_store::Role::Member,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    for (id, ip, days) in [("old", "203.0.113.7", 29), ("new", "198.51.100.4", 27)] {
+        store
+            .create_session(&hearth_store::NewSession {
+                id: id.into(),
+                account_id: "a1".into(),
+                token_hash: id.as_bytes().to_vec(),
+                device_id: id.into(),
+                device_type: "tv".into(),
+                name: id.into(),
+                ip: ip.into(),
+                user_agent: None,
+                location: None,
+                device_key_hash: None,
+                now: now.plus(-days * 86_400_000),
+            })
+            .await
+            .unwrap();
+    }
+    // Two days go by: the first session's address is now 31 days old, the other's 29.
+    s.app.clock.advance(2 * 86_400_000);
+    let ip = |id: &'static str| async move { store.session("a1", id).await.unwrap().unwrap().ip };
+    let mut old = String::new();
+    for _ in 0..100 {
+        old = ip("old").await;
+        if old != "203.0.113.7" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(old, "203.0.113.0", "kept 30 days, then truncated to /24");
+    assert_eq!(ip("new").await, "198.51.100.4");
     s.stop().await;
 }

@@ -9,6 +9,9 @@
 //!
 //! Each run works through the rows that crossed the cutoff since the last run (a
 //! mark per job in `retention_marks`), in pages, so it stays cheap on a big table.
+//! Rows are written at the current time, so they reach the cutoff after the mark;
+//! data imported with older times is not revisited unless the mark is deleted
+//! (`DELETE FROM retention_marks WHERE name = 'ip'`: the next pass covers everything).
 
 use async_trait::async_trait;
 use hearth_core::Timestamp;
