@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Load benchmarks with wrk on loopback, each beside GET /healthz (the trivial endpoint)
+# of the same server in the same run: POST /v1/access throughput and p99, on SQLite
+# and on PostgreSQL; sign-in throughput (POST /v1/sessions, valid credentials) against
+# the Argon2 limit (cores / single-hash time, measured in this run); and /v1/access p99
+# while sign-ins saturate the CPU.
+#
+#   bash bench/load.sh                 # both backends
+#   BACKENDS=sqlite bash bench/load.sh
+#   DURATION=10s CONNS=32 PG_URL=postgres://postgres@127.0.0.1:5432 bash bench/load.sh
+#
+# PostgreSQL runs in a fresh database (hearth_bench_<pid>), dropped at the end.
+# Only 127.0.0.1 is ever contacted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
+SIGNIN_CONNS=${SIGNIN_CONNS:-8}
+ACCOUNTS=${ACCOUNTS:-8}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+KEY="bench-key-$$-$RANDOM"
+OUT=${OUT:-bench/results/load-$(date -u +%Y%m%dT%H%M%SZ).txt}
+mkdir -p "$(dirname "$OUT")"
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+if [ -z "${HEARTH_BIN:-}" ]; then
+  cargo build --release -p hearth -p hearth-core --example hash_time >&2
+  HEARTH_BIN=target/release/hearth
+fi
+HASH_TIME_BIN=${HASH_TIME_BIN:-target/release/examples/hash_time}
+
+log() { echo "$*" | tee -a "$OUT"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# "req/s p99_ms" from wrk --latency output.
+summary() {
+  awk '/Requests\/sec/ {rps=$2}
+       /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
+       /Non-2xx/ {bad=$NF}
+       END {printf "%.0f %.2f %s\n", rps, p99, (bad==""?0:bad)}' "$1"
+}
+
+run_wrk() { # name script-or-empty path conns duration
+  local name=$1 script=$2 path=$3 conns=$4 dur=$5 f
+  f=$(mktemp)
+  local args=(-t"$THREADS" -c"$conns" -d"$dur" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
+  HEARTH_BENCH_KEY=$KEY HEARTH_BENCH_ACCOUNTS=$ACCOUNTS wrk "${args[@]}" "$BASE$path" >"$f" 2>&1
+  cat "$f" >>"$OUT"
+  read -r rps p99 bad < <(summary "$f")
+  log "RESULT $BACKEND $name rps=$rps p99_ms=$p99 non2xx=$bad load=\"$(load)\""
+  rm -f "$f"
+}
+
+start_server() { # database-url
+  DATA=$(mktemp -d)
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat >"$DATA/hearth.toml" <<EOF
+listen = "127.0.0.1:$PORT"
+data_dir = "$DATA"
+database_url = "$1"
+api_keys = ["$KEY"]
+
+EOF
+  # Logs at warn: request logging is not what is measured.
+  HEARTH_LOG=warn "$HEARTH_BIN" serve --config "$DATA/hearth.toml" >"$DATA/serve.log" 2>&1 &
+  SERVER=$!
+  BASE="http://127.0.0.1:$PORT"
+  for _ in $(seq 1 100); do
+    curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "server did not start; log:" >&2; cat "$DATA/serve.log" >&2; exit 1
+}
+
+stop_server() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  rm -rf "$DATA"
+}
+
+create_accounts() {
+  for i in $(seq 0 $((ACCOUNTS - 1))); do
+    curl -fs -XPOST "$BASE/v1/accounts" -H 'content-type: application/json' \
+      -d "{\"email\":\"signin-$i@bench.hearth\",\"password\":\"Correct-Horse-7-Battery\"}" >/dev/null
+  done
+  # One sign-in per account and device first, so the measured sign-ins are of known devices.
+  for i in $(seq 0 $((ACCOUNTS - 1))); do
+    for t in $(seq 1 "$THREADS"); do
+      curl -fs -XPOST "$BASE/v1/sessions" -H 'content-type: application/json' \
+        -d "{\"email\":\"signin-$i@bench.hearth\",\"password\":\"Correct-Horse-7-Battery\",\"device_id\":\"bench-tv-$t\",\"device_type\":\"tv\",\"device_name\":\"Bench TV\"}" >/dev/null
+    done
+  done
+}
+
+log "# bench/load.sh $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)"
+log "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); wrk -t$THREADS -c$CONNS -d$DURATION"
+read -r hash_med hash_min < <("$HASH_TIME_BIN" 20 | awk '{print $2, $4}')
+CORES=$(nproc)
+LIMIT=$(awk -v c="$CORES" -v t="$hash_med" 'BEGIN {printf "%.1f", c * 1000 / t}')
+log "RESULT - argon2_verify median_ms=$hash_med min_ms=$hash_min limit_per_s=$LIMIT (cores $CORES / median) load=\"$(load)\""
+
+for BACKEND in $BACKENDS; do
+  case $BACKEND in
+    sqlite) URL="" ;;
+    postgres)
+      DB="hearth_bench_$$"
+      psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+      URL="$PG_URL/$DB" ;;
+    *) echo "unknown backend $BACKEND" >&2; exit 1 ;;
+  esac
+  start_server "${URL:-sqlite://$(mktemp -d)/hearth.db}"
+  trap 'stop_server' EXIT
+  create_accounts
+  # Warm up (connections, first states), then the measured runs.
+  HEARTH_BENCH_KEY=$KEY wrk -t1 -c4 -d2s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
+  run_wrk healthz "" /healthz "$CONNS" "$DURATION"
+  run_wrk access bench/wrk/access.lua /v1/access "$CONNS" "$DURATION"
+  run_wrk signin bench/wrk/signin.lua /v1/sessions "$SIGNIN_CONNS" "$DURATION"
+  # Sign-ins saturating the CPU while access events are measured.
+  HEARTH_BENCH_ACCOUNTS=$ACCOUNTS wrk -t1 -c"$SIGNIN_CONNS" -d"$(( ${DURATION%s} + 4 ))s" \
+    -s bench/wrk/signin.lua "$BASE/v1/sessions" >"$DATA/signin-bg.txt" 2>&1 &
+  BG=$!
+  sleep 2
+  run_wrk access_under_signin bench/wrk/access.lua /v1/access "$CONNS" "$DURATION"
+  wait "$BG" || true
+  read -r bg_rps bg_p99 bg_bad < <(summary "$DATA/signin-bg.txt")
+  log "RESULT $BACKEND signin_background rps=$bg_rps p99_ms=$bg_p99 non2xx=$bg_bad"
+  stop_server
+  trap - EXIT
+  if [ "$BACKEND" = postgres ]; then
+    psql "$PG_URL/postgres" -qc "DROP DATABASE $DB" >/dev/null
+  fi
+done
+
+log "# ratios"
+awk '/^RESULT/ {
+  split($0, a, " "); b=a[2]; n=a[3];
+  for (i=4;i<=NF;i++) { split($i, kv, "="); v[b" "n" "kv[1]]=kv[2] }
+}
+END {
+  lim=v["- argon2_verify limit_per_s"];
+  split("sqlite postgres", bs, " ");
+  for (k in bs) { b=bs[k]; if (v[b" healthz rps"]=="") continue;
+    printf "%s: access/healthz = %.1f%% (%s / %s req/s), access p99 %s ms, signin/limit = %.1f%% (%s / %s per s), access p99 under sign-in %s ms (x%.2f)\n",
+      b, 100*v[b" access rps"]/v[b" healthz rps"], v[b" access rps"], v[b" healthz rps"], v[b" access p99_ms"],
+      100*v[b" signin rps"]/lim, v[b" signin rps"], lim, v[b" access_under_signin p99_ms"],
+      v[b" access_under_signin p99_ms"]/v[b" access p99_ms"] }
+}' "$OUT" | tee -a "$OUT"
+echo "written to $OUT" >&2
