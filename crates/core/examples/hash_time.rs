@@ -26,5 +26,10 @@ fn main() {
         })
         .collect();
     ms.sort_by(|a, b| a.total_cmp(b));
-    println!("median_ms {:.2} min_ms {:.2} n {}", ms[ms.len() / 2], ms[0], ms.len());
+    println!(
+        "median_ms {:.2} min_ms {:.2} n {}",
+        ms[ms.len() / 2],
+        ms[0],
+        ms.len()
+    );
 }

@@ -102,6 +102,32 @@ async fn an_event_id_is_applied_once_per_account() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn a_state_another_node_changed_is_reloaded_not_overwritten() {
+    let s = TestServer::start(|_| {}).await;
+    let c = reqwest::Client::new();
+    post(&c, &s, &event("acc-1", "tv-1", 0, None)).await;
+    // Another node commits version 2 (here: the account's state as it was).
+    let v1 = s.app.store.engine_state("acc-1").await.unwrap().unwrap();
+    assert!(s
+        .app
+        .store
+        .put_engine_state("acc-1", 1, &v1.state, hearth_core::Timestamp(1))
+        .await
+        .unwrap());
+    // This node's copy is stale: its write loses, it reloads and decides again.
+    let (status, _) = post(&c, &s, &event("acc-1", "tv-1", 1, None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(version(&s, "acc-1").await, 3);
+    assert_eq!(
+        s.app
+            .metrics
+            .counter("hearth_engine_state_conflicts_total", &[]),
+        1
+    );
+    s.stop().await;
+}
+
 /// Replay's decisions for a simulated stream, with the events as JSON values.
 fn simulated(accounts: usize, seed: u64) -> (Vec<Value>, Vec<Value>) {
     let opts = SimOptions {

@@ -1,9 +1,9 @@
 //! The access write path: events go through a bounded queue to one writer task that
 //! applies many accounts' events per database transaction (group commit).
 //!
-//! Per batch the writer loads the accounts' states and the ids of their events that
-//! were already applied, runs each account's events through the engine in arrival
-//! order in memory, and commits every changed state together with the applied event
+//! Per batch the writer loads the accounts' states (unless it holds them from its own
+//! last commit) and the ids of their events that were already applied, runs each
+//! account's events through the engine in arrival order in memory, and commits every changed state together with the applied event
 //! ids and decisions. An account that another node changed first is reloaded and
 //! decided again, so no update is lost; a caller is answered only after the commit
 //! that holds its event, so no acknowledged event is lost. A full queue is refused
@@ -28,6 +28,10 @@ pub struct AccessConfig {
     pub batch_max: usize,
     /// Days an applied event id is remembered (a redelivery after that is new).
     pub applied_ids_days: u32,
+    /// Accounts whose state the writer keeps in memory between batches (about 2 KiB
+    /// each), so a busy account is not read back for every batch. A copy another node
+    /// has since changed is caught by the version check at commit and reloaded.
+    pub cache_accounts: usize,
 }
 
 impl Default for AccessConfig {
@@ -36,6 +40,7 @@ impl Default for AccessConfig {
             queue: 4096,
             batch_max: 512,
             applied_ids_days: 7,
+            cache_accounts: 20_000,
         }
     }
 }
@@ -54,6 +59,33 @@ pub struct Transition {
     pub before: AccountVerdict,
     pub after: AccountVerdict,
     pub at: Timestamp,
+}
+
+/// States the writer committed last, by account: (version, state).
+#[derive(Debug, Default)]
+pub struct StateCache {
+    states: HashMap<String, (i64, AccountState)>,
+    capacity: usize,
+}
+
+impl StateCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            states: HashMap::new(),
+            capacity,
+        }
+    }
+
+    fn put(&mut self, account: String, version: i64, state: AccountState) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.states.len() >= self.capacity && !self.states.contains_key(&account) {
+            // Crude but O(1) amortised: start over when full.
+            self.states.clear();
+        }
+        self.states.insert(account, (version, state));
+    }
 }
 
 /// What became of one event.
@@ -75,6 +107,7 @@ pub struct Applied {
 pub async fn apply(
     store: &dyn Store,
     engine: &Engine,
+    cache: &mut StateCache,
     events: &[AccessEvent],
     now: Timestamp,
 ) -> Vec<ServiceResult<Applied>> {
@@ -90,7 +123,7 @@ pub async fn apply(
         if by_account.is_empty() {
             break;
         }
-        match round(store, engine, events, &by_account, now).await {
+        match round(store, engine, cache, events, &by_account, now).await {
             Ok((decided, lost)) => {
                 for (account, outcomes) in decided {
                     if lost.iter().any(|l| l == account) {
@@ -146,15 +179,30 @@ type Outcomes = Vec<(usize, ServiceResult<Applied>)>;
 async fn round<'a>(
     store: &dyn Store,
     engine: &Engine,
+    cache: &mut StateCache,
     events: &[AccessEvent],
     by_account: &BTreeMap<&'a str, Vec<usize>>,
     now: Timestamp,
 ) -> ServiceResult<(Vec<(&'a str, Outcomes)>, Vec<String>)> {
-    let accounts: Vec<String> = by_account.keys().map(|a| (*a).to_owned()).collect();
+    // Taken out of the cache: put back only once committed (or left unchanged).
+    let mut cached: HashMap<&str, (i64, AccountState)> = HashMap::new();
+    for a in by_account.keys() {
+        if let Some(c) = cache.states.remove(*a) {
+            cached.insert(a, c);
+        }
+    }
+    let missing: Vec<String> = by_account
+        .keys()
+        .filter(|a| !cached.contains_key(**a))
+        .map(|a| (*a).to_owned())
+        .collect();
     // States first, then applied ids: an id recorded after the state was read comes
     // with a newer version, so the commit below loses and the account is reloaded.
-    let states: HashMap<String, hearth_store::VersionedState> =
-        store.engine_states(&accounts).await?.into_iter().collect();
+    let states: HashMap<String, hearth_store::VersionedState> = if missing.is_empty() {
+        HashMap::new()
+    } else {
+        store.engine_states(&missing).await?.into_iter().collect()
+    };
     let keys: Vec<(String, String)> = by_account
         .values()
         .flatten()
@@ -177,14 +225,17 @@ async fn round<'a>(
 
     let mut decided = Vec::with_capacity(by_account.len());
     let mut writes = Vec::new();
+    let mut unchanged = Vec::new();
+    let mut committed = Vec::new();
     for (account, idxs) in by_account {
-        let stored = states.get(*account);
-        let parsed = match stored {
-            Some(s) => serde_json::from_str::<AccountState>(&s.state)
+        let parsed = match (cached.remove(*account), states.get(*account)) {
+            (Some(c), _) => Ok(c),
+            (None, Some(s)) => serde_json::from_str::<AccountState>(&s.state)
+                .map(|st| (s.version, st))
                 .map_err(|e| ServiceError::Internal(format!("engine state of {account}: {e}"))),
-            None => Ok(AccountState::default()),
+            (None, None) => Ok((0, AccountState::default())),
         };
-        let mut state = match parsed {
+        let (version, mut state) = match parsed {
             Ok(s) => s,
             Err(e) => {
                 let msg = e.to_string();
@@ -247,10 +298,13 @@ async fn round<'a>(
                 serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
             writes.push(StateWrite {
                 account: (*account).to_owned(),
-                expected: stored.map_or(0, |s| s.version),
+                expected: version,
                 state: json,
                 applied,
             });
+            committed.push((*account, version + 1, state));
+        } else {
+            unchanged.push((*account, version, state));
         }
         decided.push((*account, outcomes));
     }
@@ -259,6 +313,11 @@ async fn round<'a>(
     } else {
         store.commit_engine_states(&writes, now).await?
     };
+    for (account, version, state) in committed.into_iter().chain(unchanged) {
+        if !lost.iter().any(|l| l == account) {
+            cache.put(account.to_owned(), version, state);
+        }
+    }
     Ok((decided, lost))
 }
 
@@ -322,10 +381,11 @@ async fn run(
     let batch_max = config.batch_max.max(1);
     let mut last_prune: Option<Timestamp> = None;
     let mut jobs: Vec<Job> = Vec::with_capacity(batch_max);
+    let mut cache = StateCache::new(config.cache_accounts);
     while rx.recv_many(&mut jobs, batch_max).await > 0 {
         let events: Vec<AccessEvent> = jobs.iter().map(|j| j.event.clone()).collect();
         let now = super::now();
-        let results = apply(store.as_ref(), &engine, &events, now).await;
+        let results = apply(store.as_ref(), &engine, &mut cache, &events, now).await;
         for (job, r) in jobs.drain(..).zip(results) {
             // A caller that went away has nothing to be told; its event is committed.
             let _ = job.reply.send(r);
