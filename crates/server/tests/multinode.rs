@@ -330,6 +330,24 @@ async fn two_nodes_share_redis_counters() {
     no_lost_update(&a, &b).await;
     b.stop().await;
     a.stop().await;
+    drop_keys(&prefix).await;
+}
+
+/// Removes this test's keys from the shared Redis.
+async fn drop_keys(prefix: &str) {
+    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty(), "the counters were in Redis");
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut c)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
