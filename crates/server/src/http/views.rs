@@ -103,6 +103,43 @@ impl DecisionDoc {
     }
 }
 
+/// `hearth_core::DeviceType` as the document shows it.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum DeviceTypeDoc {
+    Tv,
+    Mobile,
+    Tablet,
+    Computer,
+    Console,
+    Other,
+}
+
+/// `hearth_core::EventKind` as the document shows it.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum EventKindDoc {
+    SignIn,
+    Playback,
+    Heartbeat,
+    Verified,
+    VerifyLater,
+    TravelStarted,
+    SignInFailed,
+}
+
+/// `hearth_core::VerifyMethod` as the document shows it.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum VerifyMethodDoc {
+    Email,
+    Sms,
+    SignInCode,
+}
+
 /// An access event (see PRODUCT.md); unknown fields are ignored.
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
@@ -111,13 +148,11 @@ pub struct AccessEventDoc {
     pub ts: String,
     pub account: String,
     pub device: String,
-    /// `tv|mobile|tablet|computer|console|other`
-    pub device_type: String,
+    pub device_type: DeviceTypeDoc,
     pub ip: String,
-    /// `sign_in|playback|heartbeat|verified|verify_later|travel_started`
-    pub kind: String,
-    /// With `verified`: `email|sms|sign_in_code`.
-    pub method: Option<String>,
+    pub kind: EventKindDoc,
+    /// With `verified`: how the owner verified the device.
+    pub method: Option<VerifyMethodDoc>,
     pub user_agent: Option<String>,
     pub country: Option<String>,
     pub city: Option<String>,
