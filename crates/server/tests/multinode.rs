@@ -378,6 +378,11 @@ async fn an_unreachable_redis_fails_closed_with_503() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"]["code"], "unavailable", "{body}");
     }
+    // And the node says it is not ready, so a load balancer sends sign-ins elsewhere.
+    let r = c.get(s.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "counters_unavailable", "{body}");
     s.stop().await;
 }
 

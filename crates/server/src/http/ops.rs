@@ -18,12 +18,21 @@ pub async fn healthz(State(app): State<AppState>) -> Json<HealthBody> {
 
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = HealthBody),
-        (status = 503, description = "The database does not answer (`unavailable`), or the service is shutting down (`draining`)", body = HealthBody)))]
+        (status = 503, description = "The database does not answer (`unavailable`), Redis for the shared counters does not (`counters_unavailable`), or the service is shutting down (`draining`)", body = HealthBody)))]
 pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<HealthBody>) {
     let status = if app.draining.load(std::sync::atomic::Ordering::Relaxed) {
         Err("draining")
     } else {
-        app.store.ping().await.map_err(|_| "unavailable")
+        // Ready only when the database and the shared counters (Redis, when
+        // configured) both answer: without the counters every sign-in is a 503.
+        match app.store.ping().await {
+            Ok(()) => app
+                .counters
+                .ping()
+                .await
+                .map_err(|_| "counters_unavailable"),
+            Err(_) => Err("unavailable"),
+        }
     };
     match status {
         Ok(()) => (
