@@ -40,6 +40,9 @@ impl Server {
         let store = hearth_store::open(&config.database_url()).await?;
         let listen = config.listen;
         let app = Arc::new(App::build(config, store)?);
+        if app.enricher.is_empty() {
+            tracing::info!("no GeoIP database configured: devices get no place, and the engine decides from IP prefixes and the events' own fields");
+        }
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| StartError::Other(format!("cannot listen on {listen}: {e}")))?;

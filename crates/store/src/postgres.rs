@@ -52,7 +52,9 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
+            // While the database is away a request waits this long for a connection and
+            // is then answered 503: short, so clients are not left hanging.
+            .acquire_timeout(Duration::from_secs(3))
             .connect_with(opts)
             .await
             .map_err(db_err)?;
