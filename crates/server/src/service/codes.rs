@@ -458,13 +458,20 @@ impl App {
         if !report.accepted {
             return Err(ServiceError::WeakPassword(report));
         }
+        // Every wrong code gets one answer (`code_not_found`), whether the address has
+        // an account, a live code, an expired or a used-up one: whoever asked for a
+        // reset cannot tell who has an account. Attempts still count against the code.
         let account = self
             .store
             .account_by_email(&email)
             .await?
             .ok_or(ServiceError::NoCode)?;
         self.check_code(&account.id, Purpose::PasswordReset, &account.id, code)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                ServiceError::Code(_) => ServiceError::NoCode,
+                other => other,
+            })?;
         let hash = self.hash_new_password(new_password).await?;
         let t = self.clock.now();
         self.store

@@ -33,7 +33,7 @@ pub enum ServiceError {
     WeakPassword(PasswordReport),
     #[error("{0}")]
     Code(hearth_core::codes::CodeError),
-    #[error("no code is waiting for this: ask for a new one")]
+    #[error("no valid code for this: it is wrong, expired or used up; ask for a new one")]
     NoCode,
     #[error("too many codes sent; try again in {retry_after_secs} s")]
     TooManySends { retry_after_secs: u64 },
