@@ -26,9 +26,10 @@ OUT=${OUT:-bench/results/load-$(date -u +%Y%m%dT%H%M%SZ).txt}
 mkdir -p "$(dirname "$OUT")"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-if [ -z "${HEARTH_BIN:-}" ]; then
-  cargo build --release -p hearth -p hearth-core --example hash_time >&2
-  HEARTH_BIN=target/release/hearth
+if [ -z "${BENCH_BIN:-}" ]; then
+  cargo build --release -p hearth >&2
+  cargo build --release -p hearth-core --example hash_time >&2
+  BENCH_BIN=target/release/hearth
 fi
 HASH_TIME_BIN=${HASH_TIME_BIN:-target/release/examples/hash_time}
 
@@ -48,7 +49,7 @@ run_wrk() { # name script-or-empty path conns duration
   f=$(mktemp)
   local args=(-t"$THREADS" -c"$conns" -d"$dur" --latency)
   [ -n "$script" ] && args+=(-s "$script")
-  HEARTH_BENCH_KEY=$KEY HEARTH_BENCH_ACCOUNTS=$ACCOUNTS wrk "${args[@]}" "$BASE$path" >"$f" 2>&1
+  BENCH_KEY=$KEY BENCH_ACCOUNTS=$ACCOUNTS wrk "${args[@]}" "$BASE$path" >"$f" 2>&1
   cat "$f" >>"$OUT"
   read -r rps p99 bad < <(summary "$f")
   log "RESULT $BACKEND $name rps=$rps p99_ms=$p99 non2xx=$bad load=\"$(load)\""
@@ -66,10 +67,10 @@ api_keys = ["$KEY"]
 
 EOF
   # Logs at warn: request logging is not what is measured.
-  HEARTH_LOG=warn "$HEARTH_BIN" serve --config "$DATA/hearth.toml" >"$DATA/serve.log" 2>&1 &
+  HEARTH_LOG=warn "$BENCH_BIN" serve --config "$DATA/hearth.toml" >"$DATA/serve.log" 2>&1 &
   SERVER=$!
   BASE="http://127.0.0.1:$PORT"
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0
     sleep 0.2
   done
@@ -112,16 +113,16 @@ for BACKEND in $BACKENDS; do
       URL="$PG_URL/$DB" ;;
     *) echo "unknown backend $BACKEND" >&2; exit 1 ;;
   esac
-  start_server "${URL:-sqlite://$(mktemp -d)/hearth.db}"
+  start_server "$URL"
   trap 'stop_server' EXIT
   create_accounts
   # Warm up (connections, first states), then the measured runs.
-  HEARTH_BENCH_KEY=$KEY wrk -t1 -c4 -d2s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
+  BENCH_KEY=$KEY wrk -t1 -c4 -d2s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
   run_wrk healthz "" /healthz "$CONNS" "$DURATION"
   run_wrk access bench/wrk/access.lua /v1/access "$CONNS" "$DURATION"
   run_wrk signin bench/wrk/signin.lua /v1/sessions "$SIGNIN_CONNS" "$DURATION"
   # Sign-ins saturating the CPU while access events are measured.
-  HEARTH_BENCH_ACCOUNTS=$ACCOUNTS wrk -t1 -c"$SIGNIN_CONNS" -d"$(( ${DURATION%s} + 4 ))s" \
+  BENCH_ACCOUNTS=$ACCOUNTS wrk -t1 -c"$SIGNIN_CONNS" -d"$(( ${DURATION%s} + 4 ))s" \
     -s bench/wrk/signin.lua "$BASE/v1/sessions" >"$DATA/signin-bg.txt" 2>&1 &
   BG=$!
   sleep 2

@@ -1,7 +1,7 @@
 -- POST /v1/access with events varying over accounts, devices, device types and
 -- addresses (10,000 accounts x 4 devices, addresses from two /16s). The API key comes
--- from the HEARTH_BENCH_KEY environment variable. Every event carries a unique "id"
--- (so the applied-id insert is measured too) unless HEARTH_BENCH_IDS=0.
+-- from the BENCH_KEY environment variable. Every event carries a unique "id"
+-- (so the applied-id insert is measured too) unless BENCH_IDS=0.
 local types = {"tv", "mobile", "tablet", "computer"}
 local kinds = {"playback", "playback", "playback", "heartbeat", "sign_in"}
 local counter = 0
@@ -15,8 +15,8 @@ function init(args)
   math.randomseed(os.time() * 1000 + tid)
   wrk.method = "POST"
   wrk.headers["content-type"] = "application/json"
-  wrk.headers["authorization"] = "Bearer " .. os.getenv("HEARTH_BENCH_KEY")
-  ids = os.getenv("HEARTH_BENCH_IDS") ~= "0"
+  wrk.headers["authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
+  ids = os.getenv("BENCH_IDS") ~= "0"
   run = tostring(os.time())
   n = 0
 end

@@ -1,5 +1,5 @@
 -- POST /v1/sessions with the valid credentials of the accounts bench/load.sh created
--- (HEARTH_BENCH_ACCOUNTS of them, signin-N@bench.hearth), round robin.
+-- (BENCH_ACCOUNTS of them, signin-N@bench.hearth), round robin.
 local counter = 0
 
 function setup(thread)
@@ -8,7 +8,7 @@ function setup(thread)
 end
 
 function init(args)
-  n = tonumber(os.getenv("HEARTH_BENCH_ACCOUNTS") or "8")
+  n = tonumber(os.getenv("BENCH_ACCOUNTS") or "8")
   i = tid
   wrk.method = "POST"
   wrk.headers["content-type"] = "application/json"
