@@ -235,6 +235,7 @@ async fn a_full_queue_is_refused_at_once() {
     let db = hearth_store::testkit::test_db().await.unwrap();
     let config = AccessConfig {
         queue: 1,
+        writers: 1,
         ..AccessConfig::default()
     };
     let writer = Writer::spawn(

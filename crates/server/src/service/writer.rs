@@ -32,6 +32,10 @@ pub struct AccessConfig {
     /// each), so a busy account is not read back for every batch. A copy another node
     /// has since changed is caught by the version check at commit and reloaded.
     pub cache_accounts: usize,
+    /// Writer tasks, each owning the accounts that hash to it (so one account's events
+    /// stay in order) and committing its own batches. 0: 1 on SQLite (one writer at a
+    /// time anyway), 4 on PostgreSQL (commits overlap).
+    pub writers: usize,
 }
 
 impl Default for AccessConfig {
@@ -41,6 +45,7 @@ impl Default for AccessConfig {
             batch_max: 512,
             applied_ids_days: 7,
             cache_accounts: 20_000,
+            writers: 0,
         }
     }
 }
@@ -337,30 +342,45 @@ struct Job {
 
 /// The handle requests use to reach the writer task.
 pub struct Writer {
-    queue: mpsc::Sender<Job>,
+    queues: Vec<mpsc::Sender<Job>>,
 }
 
 impl Writer {
     /// Starts the writer task on the current runtime.
     pub fn spawn(store: Arc<dyn Store>, engine: Engine, config: &AccessConfig) -> Writer {
-        let (tx, rx) = mpsc::channel(config.queue.max(1));
-        tokio::spawn(run(store, engine, config.clone(), rx));
-        Writer { queue: tx }
+        let n = match config.writers {
+            0 if store.backend() == "postgres" => 4,
+            0 => 1,
+            n => n,
+        };
+        let queues = (0..n)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel((config.queue / n).max(1));
+                tokio::spawn(run(store.clone(), engine.clone(), config.clone(), rx));
+                tx
+            })
+            .collect();
+        Writer { queues }
     }
 
     /// Queues the event and waits for the commit that holds it.
     pub async fn submit(&self, event: AccessEvent) -> ServiceResult<Applied> {
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .try_send(Job { event, reply })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => {
-                    ServiceError::Unavailable("the access queue is full".into())
-                }
-                mpsc::error::TrySendError::Closed(_) => {
-                    ServiceError::Unavailable("the access writer has stopped".into())
-                }
-            })?;
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(event.account.as_str(), &mut h);
+        let shard = std::hash::Hasher::finish(&h) as usize % self.queues.len().max(1);
+        let queue = self
+            .queues
+            .get(shard)
+            .ok_or_else(|| ServiceError::Unavailable("the access writer has stopped".into()))?;
+        queue.try_send(Job { event, reply }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                ServiceError::Unavailable("the access queue is full".into())
+            }
+            mpsc::error::TrySendError::Closed(_) => {
+                ServiceError::Unavailable("the access writer has stopped".into())
+            }
+        })?;
         answer.await.map_err(|_| {
             ServiceError::Unavailable("the access writer stopped before committing".into())
         })?
@@ -368,7 +388,10 @@ impl Writer {
 
     /// Events waiting for the writer.
     pub fn backlog(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
+        self.queues
+            .iter()
+            .map(|q| q.max_capacity() - q.capacity())
+            .sum()
     }
 }
 
