@@ -39,32 +39,12 @@ impl TestServer {
         };
         tweak(&mut config);
         let _ = std::fs::create_dir_all(&dir);
-        let app = match App::build(config.clone(), db.store.clone()) {
-            Ok(a) => Arc::new(a),
-            Err(e) => panic_start(&e.to_string()),
-        };
-        let listener = match tokio::net::TcpListener::bind(config.listen).await {
-            Ok(l) => l,
-            Err(e) => panic_start(&e.to_string()),
-        };
-        let addr = listener.local_addr().unwrap_or(config.listen);
-        let (tx, rx) = oneshot::channel::<()>();
-        let server = crate::Server {
-            app: app.clone(),
-            listener,
-        };
-        let task = tokio::spawn(server.run(async move {
-            let _ = rx.await;
-        }));
-        TestServer {
-            addr,
-            app,
-            api_key,
-            db: Some(db),
-            stop: Some(tx),
-            task: Some(task),
-            dir,
-        }
+        let store = db.store.clone();
+        let mut server = Self::serve(config, store).await;
+        server.api_key = api_key;
+        server.db = Some(db);
+        server.dir = dir;
+        server
     }
 
     /// A second node over the same database, as another `hearth serve` would be: its
@@ -78,6 +58,20 @@ impl TestServer {
             Ok(s) => s,
             Err(e) => panic_start(&format!("peer database: {e}")),
         };
+        let mut server = Self::serve(config, store).await;
+        server.api_key = self.api_key.clone();
+        // The data folder is the first node's: it removes it.
+        server.dir = std::env::temp_dir().join(format!(
+            "hearth-peer-{}-{}",
+            std::process::id(),
+            crate::service::random_hex(4)
+        ));
+        server
+    }
+
+    /// Builds the app on `store` and serves it on `config.listen`; the caller fills in
+    /// the API key, the database to clean up and the data folder.
+    async fn serve(config: Config, store: Arc<dyn hearth_store::Store>) -> TestServer {
         let app = match App::build(config.clone(), store) {
             Ok(a) => Arc::new(a),
             Err(e) => panic_start(&e.to_string()),
@@ -98,16 +92,11 @@ impl TestServer {
         TestServer {
             addr,
             app,
-            api_key: self.api_key.clone(),
+            api_key: String::new(),
             db: None,
             stop: Some(tx),
             task: Some(task),
-            // The data folder is the first node's: it removes it.
-            dir: std::env::temp_dir().join(format!(
-                "hearth-peer-{}-{}",
-                std::process::id(),
-                crate::service::random_hex(4)
-            )),
+            dir: config.data_dir,
         }
     }
 
