@@ -114,6 +114,9 @@ impl Load {
             .verified
             .push((phone_token.clone(), "phone-1".into()));
 
+        // From the moment its sign-out is sent the TV is neither surely live nor surely
+        // signed out: a kill may fall after the commit and before the answer.
+        self.acked.lock().unwrap().live.retain(|t| t != &tv);
         let (st, _) = self
             .go(self
                 .c
@@ -121,11 +124,7 @@ impl Load {
                 .bearer_auth(&tv))
             .await?;
         assert_eq!(st, StatusCode::NO_CONTENT);
-        {
-            let mut a = self.acked.lock().unwrap();
-            a.live.retain(|t| t != &tv);
-            a.revoked.push(tv);
-        }
+        self.acked.lock().unwrap().revoked.push(tv);
 
         let account = format!("p-{w}-{k}");
         for device in ["d-1", "d-2", "d-3"] {
