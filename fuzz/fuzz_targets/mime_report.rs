@@ -13,6 +13,13 @@ fn checker() -> &'static Checker {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // libFuzzer's hook aborts on any panic, even one `parse_report` catches from
+    // mail-parser; the default hook lets that one through. A panic that escapes still
+    // aborts (libfuzzer-sys checks the result of the whole input).
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let _ = std::panic::take_hook();
+    });
     if let Ok(report) = parse_report(data) {
         let _ = checker().check(&report.message());
         let _ = hearth_phish::campaign::fingerprint(&report.message().text);

@@ -87,8 +87,11 @@ pub fn parse_report_with_limit(raw: &[u8], limit: usize) -> Result<Report, MimeE
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(MimeError::Empty);
     }
-    let outer = MessageParser::default()
-        .parse(raw)
+    // mail-parser 0.11 can panic on some malformed multiparts ("Invalid part ID",
+    // found by `scripts/fuzz.sh mime_report`): such a message is unreadable, not fatal.
+    let outer = std::panic::catch_unwind(|| MessageParser::default().parse(raw))
+        .ok()
+        .flatten()
         .ok_or(MimeError::NotMime)?;
     let mut report = Report {
         reporter: address_of(&outer),
