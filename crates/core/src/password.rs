@@ -6,11 +6,12 @@
 //! rejection names the rule that failed with a stable code.
 
 use argon2::password_hash::rand_core::CryptoRngCore;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 /// Django's list of 20,000 common passwords (BSD-3-Clause), lowercased.
 const COMMON_PASSWORDS_GZ: &[u8] =
@@ -252,10 +253,17 @@ pub enum HashCheck {
     MatchNeedsRehash,
 }
 
+/// Working buffers kept at most (more only while that many hashes run at once).
+const MAX_KEPT_BUFFERS: usize = 8;
+
 #[derive(Clone, Debug)]
 pub struct PasswordHasher {
     params: HashParams,
     argon: Argon2<'static>,
+    /// Argon2 working memory kept between hashes (one buffer per hash that ran at
+    /// once, each `memory_kib` large). A fresh 19 MiB buffer per hash costs about a
+    /// sixth of the hash again in page faults and zeroing.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl PasswordHasher {
@@ -278,7 +286,36 @@ impl PasswordHasher {
         Ok(Self {
             params,
             argon: build_argon(params)?,
+            memory: Arc::default(),
         })
+    }
+
+    /// Runs Argon2 into `out` with a reused working buffer. Afterwards the first two
+    /// blocks of each lane are cleared: they are a cheap function of the password, so
+    /// left in memory they would let a process dump test guesses without the memory
+    /// cost. Every later block costs the full hash to reproduce, like the stored hash.
+    fn run(&self, argon: &Argon2<'_>, params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+        let n = params.block_count();
+        let reused = self
+            .memory
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.iter().position(|b| b.len() >= n).map(|i| pool.swap_remove(i)));
+        let mut blocks = reused.unwrap_or_else(|| vec![Block::default(); n]);
+        let r = argon.hash_password_into_with_memory(password, salt, out, &mut blocks[..]);
+        let lanes = (params.p_cost() as usize).max(1);
+        let lane = n / lanes;
+        for l in 0..lanes {
+            for b in blocks.iter_mut().skip(l * lane).take(2) {
+                *b = Block::default();
+            }
+        }
+        if let Ok(mut pool) = self.memory.lock() {
+            if pool.len() < MAX_KEPT_BUFFERS {
+                pool.push(blocks);
+            }
+        }
+        r
     }
 
     pub fn params(&self) -> HashParams {
@@ -291,10 +328,48 @@ impl PasswordHasher {
         rng: &mut impl CryptoRngCore,
     ) -> Result<String, PasswordError> {
         let salt = SaltString::generate(rng);
-        self.argon
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| PasswordError::Hash(e.to_string()))
+        let mut salt_bytes = [0u8; 64];
+        let salt_raw = salt
+            .as_salt()
+            .decode_b64(&mut salt_bytes)
+            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        let params = self.argon.params().clone();
+        let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let output = Output::init_with(len, |out| {
+            self.run(&self.argon, &params, password.as_bytes(), salt_raw, out)
+                .map_err(Into::into)
+        })
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: (&params)
+                .try_into()
+                .map_err(|e: argon2::password_hash::Error| PasswordError::Hash(e.to_string()))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(hash.to_string())
+    }
+
+    /// Whether `password` reproduces the stored hash, with the algorithm, version and
+    /// parameters recorded in it. None when the stored string is not an Argon2 hash.
+    fn matches(&self, password: &str, parsed: &PasswordHash<'_>) -> Option<bool> {
+        let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(parsed).ok()?;
+        let expected = parsed.hash?;
+        let mut salt_bytes = [0u8; 64];
+        let salt = parsed.salt?.decode_b64(&mut salt_bytes).ok()?;
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let out = out.get_mut(..expected.len())?;
+        let argon = Argon2::new(algorithm, version, params.clone());
+        self.run(&argon, &params, password.as_bytes(), salt, out).ok()?;
+        // Output's equality is constant-time.
+        Some(Output::new(out).ok()? == expected)
     }
 
     pub fn verify(&self, password: &str, stored: &str) -> HashCheck {
@@ -302,10 +377,7 @@ impl PasswordHasher {
             return HashCheck::Mismatch;
         };
         // Verify with the parameters recorded in the hash itself, then compare them.
-        if Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_err()
-        {
+        if self.matches(password, &parsed) != Some(true) {
             return HashCheck::Mismatch;
         }
         let stored_params = Params::try_from(&parsed).ok();
@@ -344,6 +416,7 @@ fn build_argon(p: HashParams) -> Result<Argon2<'static>, PasswordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher as _;
 
     fn policy() -> PasswordPolicy {
         PasswordPolicy::new(&PasswordPolicyConfig::default()).unwrap()
@@ -429,6 +502,39 @@ mod tests {
             HashCheck::MatchNeedsRehash
         );
         assert_eq!(hasher.verify("x", "not a hash"), HashCheck::Mismatch);
+    }
+
+    #[test]
+    fn reused_memory_hashes_like_the_argon2_crate_and_keeps_no_cheap_blocks() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let hasher = PasswordHasher::new(HashParams::default()).unwrap();
+        let reference = build_argon(HashParams::default()).unwrap();
+        // Both ways, several times over the same buffer, from two threads at once.
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    let mut rng = argon2::password_hash::rand_core::OsRng;
+                    for i in 0..3 {
+                        let pw = format!("Correct-Horse-{i}-Battery");
+                        let ours = hasher.hash(&pw, &mut rng).unwrap();
+                        let parsed = PasswordHash::new(&ours).unwrap();
+                        assert!(reference.verify_password(pw.as_bytes(), &parsed).is_ok());
+                        assert!(reference.verify_password(b"wrong", &parsed).is_err());
+                        let salt = SaltString::generate(&mut rng);
+                        let theirs = reference.hash_password(pw.as_bytes(), &salt).unwrap().to_string();
+                        assert_eq!(hasher.verify(&pw, &theirs), HashCheck::Match);
+                        assert_eq!(hasher.verify("Correct-Horse-9-Batterz", &theirs), HashCheck::Mismatch);
+                    }
+                });
+            }
+        });
+        let pool = hasher.memory.lock().unwrap();
+        assert!(!pool.is_empty() && pool.len() <= 2, "{} buffers kept", pool.len());
+        let zero = Block::default();
+        for blocks in pool.iter() {
+            assert!(blocks[..2].iter().all(|b| b.as_ref() == zero.as_ref()));
+            assert!(blocks[2..].iter().any(|b| b.as_ref() != zero.as_ref()));
+        }
     }
 
     #[test]

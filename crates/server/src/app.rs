@@ -8,7 +8,6 @@ use hearth_core::password::{PasswordError, PasswordHasher, PasswordPolicy};
 use hearth_store::{Counters, Store};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -36,7 +35,7 @@ pub struct App {
     pub breached: Option<crate::breach::BreachList>,
     pub hasher: PasswordHasher,
     /// Bounds the Argon2 work in flight so sign-in floods cannot starve the runtime.
-    pub hash_slots: Semaphore,
+    pub hash_pool: crate::hashpool::HashPool,
     /// Verified against when an e-mail is unknown, so both paths cost one hash.
     pub dummy_hash: String,
     pub engine: Engine,
@@ -119,7 +118,8 @@ impl App {
             policy,
             breached,
             hasher,
-            hash_slots: Semaphore::new(slots),
+            hash_pool: crate::hashpool::HashPool::start(slots, config.hashing.nice.clamp(0, 19))
+                .map_err(|e| StartError::Other(format!("starting the hashing threads: {e}")))?,
             dummy_hash,
             engine: Engine::new(config.engine.clone()),
             enricher: hearth_events::geo::Enricher::open(

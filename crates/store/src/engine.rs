@@ -52,7 +52,7 @@ pub trait EngineStore: Send + Sync {
 }
 
 macro_rules! impl_engine_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, one_trip = $one_trip:expr) => {
         mod engine_store_impl {
             use crate::engine::{AppliedEvent, EngineStore, StateWrite};
             use crate::sql::db_err;
@@ -60,11 +60,125 @@ macro_rules! impl_engine_store {
             use hearth_core::Timestamp;
             use sqlx::Row;
 
+            /// Rows per statement: far below both databases' bound-parameter limits.
+            const CHUNK: usize = 1000;
+
             fn get<'r, T>(row: &'r <$db as sqlx::Database>::Row, col: &str) -> crate::Result<T>
             where
                 T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
             {
                 row.try_get(col).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+            }
+
+            /// The states, the applied ids and the accounts whose write held, as one
+            /// list of statements sent at once, inside its own transaction: one
+            /// hand-off to the database for the whole batch (SQLite, where every
+            /// statement is a trip to the connection's thread). The applied ids go in
+            /// only for accounts carrying this commit's token, so only where the
+            /// version check held.
+            async fn one_trip(pool: &sqlx::Pool<$db>, writes: &[StateWrite], now: Timestamp) -> crate::Result<Vec<String>> {
+                let token = crate::engine::commit_token();
+                let (updates, inserts): (Vec<&StateWrite>, Vec<&StateWrite>) = writes.iter().partition(|w| w.expected != 0);
+                let mut b = sqlx::QueryBuilder::<$db>::new("BEGIN IMMEDIATE; ");
+                for chunk in updates.chunks(CHUNK) {
+                    b.push("WITH v(acc, expected, new_state) AS (");
+                    b.push_values(chunk, |mut row, w| {
+                        row.push_bind(&w.account).push_bind(w.expected).push_bind(&w.state);
+                    });
+                    b.push(") UPDATE engine_state SET version = engine_state.version + 1, state = v.new_state, updated_at = ");
+                    b.push_bind(now.0).push(", written_by = ").push_bind(&token);
+                    b.push(" FROM v WHERE engine_state.account = v.acc AND engine_state.version = v.expected; ");
+                }
+                for chunk in inserts.chunks(CHUNK) {
+                    b.push("INSERT INTO engine_state (account, version, state, updated_at, written_by) ");
+                    b.push_values(chunk, |mut row, w| {
+                        row.push_bind(&w.account).push_bind(1_i64).push_bind(&w.state).push_bind(now.0).push_bind(&token);
+                    });
+                    b.push(" ON CONFLICT (account) DO NOTHING; ");
+                }
+                let applied = applied_rows(writes.iter());
+                for chunk in applied.chunks(CHUNK) {
+                    b.push("WITH a(acc, id, decision) AS (");
+                    b.push_values(chunk, |mut row, (account, id, decision)| {
+                        row.push_bind(*account).push_bind(*id).push_bind(*decision);
+                    });
+                    b.push(") INSERT INTO applied_events (account, event_id, decision, applied_at) SELECT a.acc, a.id, a.decision, ");
+                    b.push_bind(now.0);
+                    b.push(" FROM a JOIN engine_state e ON e.account = a.acc AND e.written_by = ").push_bind(&token).push("; ");
+                }
+                for chunk in writes.chunks(CHUNK) {
+                    b.push("SELECT account FROM engine_state WHERE written_by = ").push_bind(&token).push(" AND account IN (");
+                    let mut list = b.separated(", ");
+                    for w in chunk {
+                        list.push_bind(&w.account);
+                    }
+                    b.push("); ");
+                }
+                b.push("COMMIT");
+                let mut conn = pool.acquire().await.map_err(db_err)?;
+                let rows = match b.build().persistent(false).fetch_all(&mut *conn).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        // The transaction may still be open on this connection: closing
+                        // it rolls back, and the pool opens a fresh one when needed.
+                        let _ = conn.close().await;
+                        return Err(db_err(e));
+                    }
+                };
+                let mut won = std::collections::HashSet::with_capacity(rows.len());
+                for r in &rows {
+                    won.insert(get::<String>(r, "account")?);
+                }
+                Ok(writes.iter().filter(|w| !won.contains(&w.account)).map(|w| w.account.clone()).collect())
+            }
+
+            /// The same commit as a few statements in a transaction, each learning which
+            /// writes held from the one before (PostgreSQL, whose extended protocol
+            /// takes one statement at a time; its round trips are cheap and its
+            /// writers overlap). Two nodes committing overlapping batches can meet in a
+            /// deadlock; it is detected, the batch fails and is retried.
+            async fn statement_by_statement(pool: &sqlx::Pool<$db>, writes: &[StateWrite], now: Timestamp) -> crate::Result<Vec<String>> {
+                let mut tx = pool.begin().await.map_err(db_err)?;
+                let mut won: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(writes.len());
+                for chunk in writes.iter().filter(|w| w.expected != 0).collect::<Vec<_>>().chunks(CHUNK) {
+                    let mut b = sqlx::QueryBuilder::<$db>::new("WITH v(acc, expected, new_state) AS (");
+                    b.push_values(chunk, |mut row, w| {
+                        row.push_bind(&w.account).push_bind(w.expected).push_bind(&w.state);
+                    });
+                    b.push(") UPDATE engine_state SET version = engine_state.version + 1, state = v.new_state, updated_at = ");
+                    b.push_bind(now.0);
+                    b.push(" FROM v WHERE engine_state.account = v.acc AND engine_state.version = v.expected RETURNING account");
+                    for r in b.build().fetch_all(&mut *tx).await.map_err(db_err)? {
+                        won.insert(get(&r, "account")?);
+                    }
+                }
+                for chunk in writes.iter().filter(|w| w.expected == 0).collect::<Vec<_>>().chunks(CHUNK) {
+                    let mut b = sqlx::QueryBuilder::<$db>::new("INSERT INTO engine_state (account, version, state, updated_at) ");
+                    b.push_values(chunk, |mut row, w| {
+                        row.push_bind(&w.account).push_bind(1_i64).push_bind(&w.state).push_bind(now.0);
+                    });
+                    b.push(" ON CONFLICT (account) DO NOTHING RETURNING account");
+                    for r in b.build().fetch_all(&mut *tx).await.map_err(db_err)? {
+                        won.insert(get(&r, "account")?);
+                    }
+                }
+                let applied = applied_rows(writes.iter().filter(|w| won.contains(&w.account)));
+                for chunk in applied.chunks(CHUNK) {
+                    let mut b = sqlx::QueryBuilder::<$db>::new("INSERT INTO applied_events (account, event_id, decision, applied_at) ");
+                    b.push_values(chunk, |mut row, (account, id, decision)| {
+                        row.push_bind(*account).push_bind(*id).push_bind(*decision).push_bind(now.0);
+                    });
+                    b.build().execute(&mut *tx).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(writes.iter().filter(|w| !won.contains(&w.account)).map(|w| w.account.clone()).collect())
+            }
+
+            /// (account, event id, decision) of every applied id the writes carry.
+            fn applied_rows<'w>(writes: impl Iterator<Item = &'w StateWrite>) -> Vec<(&'w str, &'w str, &'w str)> {
+                writes
+                    .flat_map(|w| w.applied.iter().map(move |(id, d)| (w.account.as_str(), id.as_str(), d.as_str())))
+                    .collect()
             }
 
             #[async_trait::async_trait]
@@ -91,75 +205,31 @@ macro_rules! impl_engine_store {
                     if keys.is_empty() {
                         return Ok(Vec::new());
                     }
-                    // Both lists narrow the primary key; the exact pairs are picked after.
-                    let mut b = sqlx::QueryBuilder::<$db>::new("SELECT account, event_id, decision FROM applied_events WHERE account IN (");
-                    let mut list = b.separated(", ");
-                    for (a, _) in keys {
-                        list.push_bind(a.clone());
-                    }
-                    b.push(") AND event_id IN (");
-                    let mut list = b.separated(", ");
-                    for (_, id) in keys {
-                        list.push_bind(id.clone());
-                    }
-                    b.push(")");
-                    let rows = b.build().fetch_all(&self.pool).await.map_err(db_err)?;
-                    let mut found = Vec::new();
-                    for r in &rows {
-                        let e = AppliedEvent { account: get(r, "account")?, event_id: get(r, "event_id")?, decision: get(r, "decision")? };
-                        if keys.iter().any(|(a, id)| *a == e.account && *id == e.event_id) {
-                            found.push(e);
+                    // One primary-key probe per pair (an IN list per column would probe
+                    // every account with every id).
+                    let mut found = Vec::with_capacity(keys.len());
+                    for chunk in keys.chunks(CHUNK) {
+                        let mut b = sqlx::QueryBuilder::<$db>::new("WITH k(acc, id) AS (");
+                        b.push_values(chunk, |mut row, (account, id)| {
+                            row.push_bind(account).push_bind(id);
+                        });
+                        b.push(") SELECT e.account, e.event_id, e.decision FROM k JOIN applied_events e ON e.account = k.acc AND e.event_id = k.id");
+                        for r in b.build().persistent(false).fetch_all(&self.pool).await.map_err(db_err)? {
+                            found.push(AppliedEvent { account: get(&r, "account")?, event_id: get(&r, "event_id")?, decision: get(&r, "decision")? });
                         }
                     }
                     Ok(found)
                 }
 
                 async fn commit_engine_states(&self, writes: &[StateWrite], now: Timestamp) -> crate::Result<Vec<String>> {
-                    // One lock order for every writer (by account), so two nodes
-                    // committing overlapping batches wait for each other, never deadlock.
-                    let mut order: Vec<&StateWrite> = writes.iter().collect();
-                    order.sort_by(|a, b| a.account.cmp(&b.account));
-                    let mut lost = Vec::new();
-                    let mut tx = self.pool.begin().await.map_err(db_err)?;
-                    for w in order {
-                        let r = if w.expected == 0 {
-                            sqlx::query(
-                                "INSERT INTO engine_state (account, version, state, updated_at) VALUES ($1, 1, $2, $3) \
-                                 ON CONFLICT (account) DO NOTHING",
-                            )
-                            .bind(&w.account)
-                            .bind(&w.state)
-                            .bind(now.0)
-                            .execute(&mut *tx)
-                            .await
-                        } else {
-                            sqlx::query(
-                                "UPDATE engine_state SET version = version + 1, state = $3, updated_at = $4 \
-                                 WHERE account = $1 AND version = $2",
-                            )
-                            .bind(&w.account)
-                            .bind(w.expected)
-                            .bind(&w.state)
-                            .bind(now.0)
-                            .execute(&mut *tx)
-                            .await
-                        }
-                        .map_err(db_err)?;
-                        if r.rows_affected() != 1 {
-                            lost.push(w.account.clone());
-                            continue;
-                        }
-                        if w.applied.is_empty() {
-                            continue;
-                        }
-                        let mut b = sqlx::QueryBuilder::<$db>::new("INSERT INTO applied_events (account, event_id, decision, applied_at) ");
-                        b.push_values(&w.applied, |mut row, (id, decision)| {
-                            row.push_bind(&w.account).push_bind(id).push_bind(decision).push_bind(now.0);
-                        });
-                        b.build().execute(&mut *tx).await.map_err(db_err)?;
+                    if writes.is_empty() {
+                        return Ok(Vec::new());
                     }
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(lost)
+                    if $one_trip {
+                        one_trip(&self.pool, writes, now).await
+                    } else {
+                        statement_by_statement(&self.pool, writes, now).await
+                    }
                 }
 
                 async fn prune_applied_events(&self, before: Timestamp) -> crate::Result<u64> {
@@ -176,3 +246,19 @@ macro_rules! impl_engine_store {
 }
 
 pub(crate) use impl_engine_store;
+
+/// A token no other commit carries: a random per-process prefix and a counter.
+pub(crate) fn commit_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // RandomState is seeded from the operating system's random source.
+    let prefix = PREFIX.get_or_init(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        h.finish()
+    });
+    format!("{prefix:016x}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}

@@ -47,6 +47,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "retention",
         sql: include_str!("../migrations/sqlite/0008_retention.sql"),
     },
+    Migration {
+        version: 9,
+        name: "engine_writer",
+        sql: include_str!("../migrations/sqlite/0009_engine_writer.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -89,6 +94,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "retention",
         sql: include_str!("../migrations/postgres/0008_retention.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "engine_writer",
+        sql: include_str!("../migrations/postgres/0009_engine_writer.sql"),
     },
 ];
 

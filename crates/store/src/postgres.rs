@@ -102,5 +102,5 @@ impl_store!(
 
 crate::codes::impl_code_store!(crate::PgStore);
 crate::phish::impl_phish_store!(crate::PgStore, sqlx::Postgres);
-crate::engine::impl_engine_store!(crate::PgStore, sqlx::Postgres);
+crate::engine::impl_engine_store!(crate::PgStore, sqlx::Postgres, one_trip = false);
 crate::retention::impl_retention!(crate::PgStore);

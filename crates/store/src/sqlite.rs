@@ -31,6 +31,10 @@ impl SqliteStore {
             // WAL with NORMAL survives a killed process; FULL would also survive power loss.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // 32 MiB of pages per connection (SQLite's default is 2 MiB): the engine's
+            // states and recent applied ids stay in memory instead of being read back
+            // from the file for every batch.
+            .pragma("cache_size", "-32768")
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             // Each connection to :memory: is its own database, so keep one.
@@ -64,5 +68,5 @@ impl_store!(
 
 crate::codes::impl_code_store!(crate::SqliteStore);
 crate::phish::impl_phish_store!(crate::SqliteStore, sqlx::Sqlite);
-crate::engine::impl_engine_store!(crate::SqliteStore, sqlx::Sqlite);
+crate::engine::impl_engine_store!(crate::SqliteStore, sqlx::Sqlite, one_trip = true);
 crate::retention::impl_retention!(crate::SqliteStore);
