@@ -294,13 +294,20 @@ impl PasswordHasher {
     /// blocks of each lane are cleared: they are a cheap function of the password, so
     /// left in memory they would let a process dump test guesses without the memory
     /// cost. Every later block costs the full hash to reproduce, like the stored hash.
-    fn run(&self, argon: &Argon2<'_>, params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    fn run(
+        &self,
+        argon: &Argon2<'_>,
+        params: &Params,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> argon2::Result<()> {
         let n = params.block_count();
-        let reused = self
-            .memory
-            .lock()
-            .ok()
-            .and_then(|mut pool| pool.iter().position(|b| b.len() >= n).map(|i| pool.swap_remove(i)));
+        let reused = self.memory.lock().ok().and_then(|mut pool| {
+            pool.iter()
+                .position(|b| b.len() >= n)
+                .map(|i| pool.swap_remove(i))
+        });
         let mut blocks = reused.unwrap_or_else(|| vec![Block::default(); n]);
         let r = argon.hash_password_into_with_memory(password, salt, out, &mut blocks[..]);
         let lanes = (params.p_cost() as usize).max(1);
@@ -367,7 +374,8 @@ impl PasswordHasher {
         let mut out = [0u8; Output::MAX_LENGTH];
         let out = out.get_mut(..expected.len())?;
         let argon = Argon2::new(algorithm, version, params.clone());
-        self.run(&argon, &params, password.as_bytes(), salt, out).ok()?;
+        self.run(&argon, &params, password.as_bytes(), salt, out)
+            .ok()?;
         // Output's equality is constant-time.
         Some(Output::new(out).ok()? == expected)
     }
@@ -521,15 +529,25 @@ mod tests {
                         assert!(reference.verify_password(pw.as_bytes(), &parsed).is_ok());
                         assert!(reference.verify_password(b"wrong", &parsed).is_err());
                         let salt = SaltString::generate(&mut rng);
-                        let theirs = reference.hash_password(pw.as_bytes(), &salt).unwrap().to_string();
+                        let theirs = reference
+                            .hash_password(pw.as_bytes(), &salt)
+                            .unwrap()
+                            .to_string();
                         assert_eq!(hasher.verify(&pw, &theirs), HashCheck::Match);
-                        assert_eq!(hasher.verify("Correct-Horse-9-Batterz", &theirs), HashCheck::Mismatch);
+                        assert_eq!(
+                            hasher.verify("Correct-Horse-9-Batterz", &theirs),
+                            HashCheck::Mismatch
+                        );
                     }
                 });
             }
         });
         let pool = hasher.memory.lock().unwrap();
-        assert!(!pool.is_empty() && pool.len() <= 2, "{} buffers kept", pool.len());
+        assert!(
+            !pool.is_empty() && pool.len() <= 2,
+            "{} buffers kept",
+            pool.len()
+        );
         let zero = Block::default();
         for blocks in pool.iter() {
             assert!(blocks[..2].iter().all(|b| b.as_ref() == zero.as_ref()));

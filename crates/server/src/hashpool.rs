@@ -96,7 +96,11 @@ mod tests {
                 let name = std::thread::current().name().map(str::to_owned);
                 // Field 19 of /proc/thread-self/stat is the nice value.
                 let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-                let nice = stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(16)).map(str::to_owned);
+                let nice = stat
+                    .rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(16))
+                    .map(str::to_owned);
                 (i * 2, name, nice)
             }));
         }

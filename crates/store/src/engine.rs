@@ -1,11 +1,13 @@
 //! The risk engine's per-account state, written many accounts at a time.
 //!
-//! A batch commits in one transaction: every account whose stored version is still
-//! the one its new state was computed from gets the new state and, in the same
-//! transaction, the ids of the events that produced it with their decisions. So an
-//! event is never applied without its id being recorded, nor recorded without being
-//! applied; an account another writer changed first is left untouched and reported
-//! back, for the caller to reload and decide again.
+//! A batch commits in as few round trips as each database allows: on SQLite one list
+//! of statements inside one transaction, on PostgreSQL one statement (its own
+//! transaction) per group of a few thousand accounts. Every account whose stored
+//! version is still the one its new state was computed from gets the new state and, in
+//! the same transaction, the ids of the events that produced it with their decisions.
+//! So an event is never applied without its id being recorded, nor recorded without
+//! being applied; an account another writer changed first is left untouched and
+//! reported back, for the caller to reload and decide again.
 
 use crate::VersionedState;
 use async_trait::async_trait;
@@ -132,45 +134,63 @@ macro_rules! impl_engine_store {
                 Ok(writes.iter().filter(|w| !won.contains(&w.account)).map(|w| w.account.clone()).collect())
             }
 
-            /// The same commit as a few statements in a transaction, each learning which
-            /// writes held from the one before (PostgreSQL, whose extended protocol
-            /// takes one statement at a time; its round trips are cheap and its
-            /// writers overlap). Two nodes committing overlapping batches can meet in a
-            /// deadlock; it is detected, the batch fails and is retried.
-            async fn statement_by_statement(pool: &sqlx::Pool<$db>, writes: &[StateWrite], now: Timestamp) -> crate::Result<Vec<String>> {
-                let mut tx = pool.begin().await.map_err(db_err)?;
+            /// The same commit as one statement per group of writes (PostgreSQL, whose
+            /// extended protocol takes a single statement per round trip): data-modifying
+            /// CTEs update and insert the states, and the applied ids go in joined to
+            /// the rows that were written, all under the statement's own transaction.
+            /// A group holds each of its accounts' state and ids together, so groups
+            /// need not commit together. Two nodes committing overlapping groups can
+            /// meet in a deadlock; it is detected, the batch fails and is retried.
+            async fn one_statement_per_group(pool: &sqlx::Pool<$db>, writes: &[StateWrite], now: Timestamp) -> crate::Result<Vec<String>> {
                 let mut won: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(writes.len());
-                for chunk in writes.iter().filter(|w| w.expected != 0).collect::<Vec<_>>().chunks(CHUNK) {
-                    let mut b = sqlx::QueryBuilder::<$db>::new("WITH v(acc, expected, new_state) AS (");
-                    b.push_values(chunk, |mut row, w| {
-                        row.push_bind(&w.account).push_bind(w.expected).push_bind(&w.state);
-                    });
-                    b.push(") UPDATE engine_state SET version = engine_state.version + 1, state = v.new_state, updated_at = ");
-                    b.push_bind(now.0);
-                    b.push(" FROM v WHERE engine_state.account = v.acc AND engine_state.version = v.expected RETURNING account");
-                    for r in b.build().fetch_all(&mut *tx).await.map_err(db_err)? {
+                let mut start = 0;
+                while start < writes.len() {
+                    // Bound parameters stay far below PostgreSQL's 65,535.
+                    let mut end = start;
+                    let mut params = 0;
+                    while end < writes.len() && (end == start || params + 3 + 3 * writes[end].applied.len() <= 30_000) {
+                        params += 3 + 3 * writes[end].applied.len();
+                        end += 1;
+                    }
+                    let group = &writes[start..end];
+                    start = end;
+                    let (updates, inserts): (Vec<&StateWrite>, Vec<&StateWrite>) = group.iter().partition(|w| w.expected != 0);
+                    let mut b = sqlx::QueryBuilder::<$db>::new("WITH ");
+                    let mut written = Vec::new();
+                    if !updates.is_empty() {
+                        b.push("v(acc, expected, new_state) AS (");
+                        b.push_values(&updates, |mut row, w| {
+                            row.push_bind(&w.account).push_bind(w.expected).push_bind(&w.state);
+                        });
+                        b.push("), upd AS (UPDATE engine_state SET version = engine_state.version + 1, state = v.new_state, updated_at = ");
+                        b.push_bind(now.0);
+                        b.push(" FROM v WHERE engine_state.account = v.acc AND engine_state.version = v.expected RETURNING engine_state.account), ");
+                        written.push("SELECT account FROM upd");
+                    }
+                    if !inserts.is_empty() {
+                        b.push("ins AS (INSERT INTO engine_state (account, version, state, updated_at) ");
+                        b.push_values(&inserts, |mut row, w| {
+                            row.push_bind(&w.account).push_bind(1_i64).push_bind(&w.state).push_bind(now.0);
+                        });
+                        b.push(" ON CONFLICT (account) DO NOTHING RETURNING account), ");
+                        written.push("SELECT account FROM ins");
+                    }
+                    b.push("won AS (").push(written.join(" UNION ALL ")).push(")");
+                    let applied = applied_rows(group.iter());
+                    if !applied.is_empty() {
+                        b.push(", a(acc, id, decision) AS (");
+                        b.push_values(&applied, |mut row, (account, id, decision)| {
+                            row.push_bind(*account).push_bind(*id).push_bind(*decision);
+                        });
+                        b.push("), app AS (INSERT INTO applied_events (account, event_id, decision, applied_at) SELECT a.acc, a.id, a.decision, ");
+                        b.push_bind(now.0);
+                        b.push(" FROM a JOIN won ON won.account = a.acc)");
+                    }
+                    b.push(" SELECT account FROM won");
+                    for r in b.build().persistent(false).fetch_all(pool).await.map_err(db_err)? {
                         won.insert(get(&r, "account")?);
                     }
                 }
-                for chunk in writes.iter().filter(|w| w.expected == 0).collect::<Vec<_>>().chunks(CHUNK) {
-                    let mut b = sqlx::QueryBuilder::<$db>::new("INSERT INTO engine_state (account, version, state, updated_at) ");
-                    b.push_values(chunk, |mut row, w| {
-                        row.push_bind(&w.account).push_bind(1_i64).push_bind(&w.state).push_bind(now.0);
-                    });
-                    b.push(" ON CONFLICT (account) DO NOTHING RETURNING account");
-                    for r in b.build().fetch_all(&mut *tx).await.map_err(db_err)? {
-                        won.insert(get(&r, "account")?);
-                    }
-                }
-                let applied = applied_rows(writes.iter().filter(|w| won.contains(&w.account)));
-                for chunk in applied.chunks(CHUNK) {
-                    let mut b = sqlx::QueryBuilder::<$db>::new("INSERT INTO applied_events (account, event_id, decision, applied_at) ");
-                    b.push_values(chunk, |mut row, (account, id, decision)| {
-                        row.push_bind(*account).push_bind(*id).push_bind(*decision).push_bind(now.0);
-                    });
-                    b.build().execute(&mut *tx).await.map_err(db_err)?;
-                }
-                tx.commit().await.map_err(db_err)?;
                 Ok(writes.iter().filter(|w| !won.contains(&w.account)).map(|w| w.account.clone()).collect())
             }
 
@@ -228,7 +248,7 @@ macro_rules! impl_engine_store {
                     if $one_trip {
                         one_trip(&self.pool, writes, now).await
                     } else {
-                        statement_by_statement(&self.pool, writes, now).await
+                        one_statement_per_group(&self.pool, writes, now).await
                     }
                 }
 
@@ -257,7 +277,12 @@ pub(crate) fn commit_token() -> String {
     // RandomState is seeded from the operating system's random source.
     let prefix = PREFIX.get_or_init(|| {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         h.finish()
     });
     format!("{prefix:016x}-{}", NEXT.fetch_add(1, Ordering::Relaxed))

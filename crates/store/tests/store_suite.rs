@@ -396,6 +396,74 @@ async fn engine_batches_commit_the_winners_with_their_event_ids() {
 }
 
 #[tokio::test]
+async fn a_batch_larger_than_one_statement_commits_every_winner() {
+    // More accounts and ids than one statement binds: the store splits the batch and
+    // still reports exactly the account another writer had changed.
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    let n = 4_500;
+    let first: Vec<StateWrite> = (0..n)
+        .map(|i| {
+            let id = format!("e{i}");
+            write(&format!("acct-{i:05}"), 0, "s1", &[(id.as_str(), "{}")])
+        })
+        .collect();
+    assert!(s
+        .commit_engine_states(&first, Timestamp(1))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .put_engine_state("acct-04242", 1, "elsewhere", Timestamp(2))
+        .await
+        .unwrap());
+    let second: Vec<StateWrite> = (0..n)
+        .map(|i| {
+            let (a, b) = (format!("f{i}"), format!("g{i}"));
+            write(
+                &format!("acct-{i:05}"),
+                1,
+                "s2",
+                &[(a.as_str(), "{}"), (b.as_str(), "{}")],
+            )
+        })
+        .collect();
+    let lost = s.commit_engine_states(&second, Timestamp(3)).await.unwrap();
+    assert_eq!(lost, vec!["acct-04242".to_owned()]);
+    let accounts: Vec<String> = (0..n).map(|i| format!("acct-{i:05}")).collect();
+    let states = s.engine_states(&accounts).await.unwrap();
+    assert_eq!(states.len(), n);
+    for (account, st) in &states {
+        let want = if account == "acct-04242" {
+            (2, "elsewhere")
+        } else {
+            (2, "s2")
+        };
+        assert_eq!((st.version, st.state.as_str()), want, "{account}");
+    }
+    let asked: Vec<(String, String)> = (0..n)
+        .flat_map(|i| {
+            let a = format!("acct-{i:05}");
+            [
+                (a.clone(), format!("e{i}")),
+                (a.clone(), format!("f{i}")),
+                (a, format!("g{i}")),
+            ]
+        })
+        .collect();
+    let found = s.applied_events(&asked).await.unwrap();
+    assert_eq!(
+        found.len(),
+        3 * n - 2,
+        "the lost account's two new ids are not recorded"
+    );
+    assert!(!found
+        .iter()
+        .any(|e| e.account == "acct-04242" && e.event_id != "e4242"));
+    db.cleanup().await;
+}
+
+#[tokio::test]
 async fn an_event_id_applied_twice_fails_the_whole_batch() {
     let db = test_db().await.unwrap();
     let s = &db.store;
