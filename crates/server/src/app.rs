@@ -8,6 +8,7 @@ use hearth_core::password::{PasswordError, PasswordHasher, PasswordPolicy};
 use hearth_store::{Counters, Store};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -35,7 +36,7 @@ pub struct App {
     pub breached: Option<crate::breach::BreachList>,
     pub hasher: PasswordHasher,
     /// Bounds the Argon2 work in flight so sign-in floods cannot starve the runtime.
-    pub hash_pool: crate::hashpool::HashPool,
+    pub hash_slots: Semaphore,
     /// Verified against when an e-mail is unknown, so both paths cost one hash.
     pub dummy_hash: String,
     pub engine: Engine,
@@ -118,8 +119,7 @@ impl App {
             policy,
             breached,
             hasher,
-            hash_pool: crate::hashpool::HashPool::start(slots, config.hashing.nice.clamp(0, 19))
-                .map_err(|e| StartError::Other(format!("starting the hashing threads: {e}")))?,
+            hash_slots: Semaphore::new(slots),
             dummy_hash,
             engine: Engine::new(config.engine.clone()),
             enricher: hearth_events::geo::Enricher::open(

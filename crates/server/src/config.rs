@@ -154,9 +154,6 @@ pub struct HashingConfig {
     pub parallelism: u32,
     /// Hashes computed at once; 0 means one per core.
     pub max_concurrent: usize,
-    /// Nice value of the hashing threads (0–19; 0 keeps the service's priority).
-    /// Above 0, sign-in hashes give way to request handling when the CPU is short.
-    pub nice: i32,
 }
 
 impl Default for HashingConfig {
@@ -167,7 +164,6 @@ impl Default for HashingConfig {
             iterations: p.iterations,
             parallelism: p.parallelism,
             max_concurrent: 0,
-            nice: 10,
         }
     }
 }

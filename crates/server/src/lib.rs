@@ -5,7 +5,6 @@ pub mod app;
 pub mod breach;
 pub mod config;
 pub mod demo;
-pub mod hashpool;
 pub mod http;
 pub mod intake;
 pub mod metrics;

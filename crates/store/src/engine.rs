@@ -117,16 +117,24 @@ macro_rules! impl_engine_store {
                     b.push("); ");
                 }
                 b.push("COMMIT");
-                let mut conn = pool.acquire().await.map_err(db_err)?;
-                let rows = match b.build().persistent(false).fetch_all(&mut *conn).await {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        // The transaction may still be open on this connection: closing
-                        // it rolls back, and the pool opens a fresh one when needed.
-                        let _ = conn.close().await;
-                        return Err(db_err(e));
+                // Unless the list ran to its COMMIT, the transaction may still be open on
+                // this connection (an error, or this future dropped midway): then the
+                // connection is closed, which rolls back, instead of going back to the
+                // pool for someone else's statements to land in that transaction.
+                struct CloseUnlessCommitted(Option<sqlx::pool::PoolConnection<$db>>);
+                impl Drop for CloseUnlessCommitted {
+                    fn drop(&mut self) {
+                        if let Some(conn) = self.0.as_mut() {
+                            conn.close_on_drop();
+                        }
                     }
+                }
+                let mut guard = CloseUnlessCommitted(Some(pool.acquire().await.map_err(db_err)?));
+                let Some(conn) = guard.0.as_mut() else {
+                    return Err(StoreError::Corrupt("no connection".into()));
                 };
+                let rows = b.build().persistent(false).fetch_all(&mut **conn).await.map_err(db_err)?;
+                drop(guard.0.take());
                 let mut won = std::collections::HashSet::with_capacity(rows.len());
                 for r in &rows {
                     won.insert(get::<String>(r, "account")?);

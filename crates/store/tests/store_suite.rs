@@ -490,6 +490,17 @@ async fn an_event_id_applied_twice_fails_the_whole_batch() {
         .await
         .unwrap()
         .is_empty());
+    // Nothing of the failed batch lingers on a pooled connection: later commits,
+    // whatever connection they get, are seen by every other.
+    for i in 0..20 {
+        let account = format!("later-{i}");
+        let lost = s
+            .commit_engine_states(&[write(&account, 0, "l1", &[("y", "{}")])], Timestamp(3))
+            .await
+            .unwrap();
+        assert!(lost.is_empty());
+        assert_eq!(s.engine_state(&account).await.unwrap().unwrap().state, "l1");
+    }
     db.cleanup().await;
 }
 
