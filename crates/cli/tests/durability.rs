@@ -334,13 +334,7 @@ async fn acknowledged_writes_and_accepted_messages_survive_kill_9() {
         assert_eq!(d.unwrap()["standing"], "verified", "{v}");
     }
     // Access events: the engine's state holds every acknowledged device.
-    let (st, v) = send(c.post(node.url("/v1/sessions")).json(&json!({
-        "email": "admin@hearth.local", "password": admin_password, "device_id": "desk", "device_type": "computer"
-    })))
-    .await
-    .unwrap();
-    assert_eq!(st, StatusCode::CREATED, "{v}");
-    let admin = v["token"].as_str().unwrap().to_owned();
+    let admin = admin_token(&c, &node, &admin_password).await;
     for (account, devices) in &a.access {
         let (st, v) = send(
             c.get(node.url(&format!("/v1/admin/accounts/{account}")))

@@ -329,13 +329,7 @@ async fn hearth_answers_503_while_postgres_is_down_and_recovers_by_itself() {
         let (email, st) = check.await.unwrap();
         assert_eq!(st, Some(StatusCode::CREATED), "{email} signs in");
     }
-    let (st, v) = send(c.post(node.url("/v1/sessions")).json(&json!({
-        "email": "admin@hearth.local", "password": admin_password, "device_id": "desk", "device_type": "computer"
-    })))
-    .await
-    .unwrap();
-    assert_eq!(st, StatusCode::CREATED, "{v}");
-    let admin = v["token"].as_str().unwrap().to_owned();
+    let admin = admin_token(&c, &node, &admin_password).await;
     for (account, _) in &s.access {
         let (st, v) = send(
             c.get(node.url(&format!("/v1/admin/accounts/{account}")))

@@ -203,6 +203,18 @@ pub async fn sign_in(
     Some((st, v["token"].as_str().map(str::to_owned)))
 }
 
+/// Signs the first analyst in (with the password `hearth serve` printed at its first
+/// start) and returns the session token.
+pub async fn admin_token(c: &Client, n: &Node, admin_password: &str) -> String {
+    let (st, v) = send(c.post(n.url("/v1/sessions")).json(&json!({
+        "email": "admin@hearth.local", "password": admin_password, "device_id": "desk", "device_type": "computer"
+    })))
+    .await
+    .expect("sign-in answered");
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    v["token"].as_str().expect("a token").to_owned()
+}
+
 /// Polls `f` until it returns `Some`, for at most `limit`.
 pub async fn wait_until<T, F, Fut>(limit: Duration, mut f: F) -> Option<T>
 where
