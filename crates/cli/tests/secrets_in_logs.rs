@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hearth_loopback::{digit_runs, form_decode, start_gateway, start_smtp, text_parts, RcptReply};
+use hearth_loopback::{digit_runs, start_gateway, start_smtp, RcptReply};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read};
@@ -112,29 +112,8 @@ async fn hearth_serve_logs_no_secret_at_trace_level() {
             (st, r.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
-    let mails = smtp.mails.clone();
-    let mail_texts = move || {
-        mails
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|m| text_parts(&m.data).join("\n"))
-            .collect::<Vec<_>>()
-    };
-    let reqs = gw.requests.clone();
-    let sms_texts = move || {
-        reqs.lock()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                form_decode(&r.body)
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .collect::<Vec<_>>()
-    };
+    let mail_texts = || smtp.texts();
+    let sms_texts = || gw.texts();
     let mut codes: Vec<String> = Vec::new();
 
     let first = "Lantern-Quiet-42-Orbit!";

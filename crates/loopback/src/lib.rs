@@ -61,6 +61,18 @@ pub struct SmtpServer {
     pub mails: Arc<Mutex<Vec<ReceivedMail>>>,
 }
 
+impl SmtpServer {
+    /// The text parts of every mail received so far, one string per mail.
+    pub fn texts(&self) -> Vec<String> {
+        self.mails
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| text_parts(&m.data).join("\n"))
+            .collect()
+    }
+}
+
 /// Starts an SMTP server on 127.0.0.1 speaking EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT.
 pub async fn start_smtp(rcpt: RcptReply) -> SmtpServer {
     start_smtp_on(0, rcpt).await
@@ -339,6 +351,22 @@ impl Gateway {
     /// Answers every request with `status` (e.g. 500) until called again with `None`.
     pub fn fail_with(&self, status: Option<u16>) {
         *self.failing.lock().unwrap() = status;
+    }
+
+    /// The form values of every request received so far, one string per request.
+    pub fn texts(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                form_decode(&r.body)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect()
     }
 
     /// The requests answered with a 2xx status.

@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hearth_loopback::{digit_runs, start_gateway, start_smtp, text_parts, RcptReply};
+use hearth_loopback::{digit_runs, start_gateway, start_smtp, RcptReply};
 use hearth_server::config::Config;
 use hearth_server::testkit::TestServer;
 use reqwest::{Client, StatusCode};
@@ -122,29 +122,8 @@ async fn no_secret_reaches_the_logs() {
             hex::encode(s.app.key.expose()),
         ],
     };
-    let mails = smtp.mails.clone();
-    let mail_texts = move || {
-        mails
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|m| text_parts(&m.data).join("\n"))
-            .collect::<Vec<_>>()
-    };
-    let reqs = gw.requests.clone();
-    let sms_texts = move || {
-        reqs.lock()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                hearth_loopback::form_decode(&r.body)
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .collect::<Vec<_>>()
-    };
+    let mail_texts = || smtp.texts();
+    let sms_texts = || gw.texts();
     let mut codes: Vec<String> = Vec::new();
 
     let first = "Lantern-Quiet-42-Orbit!".to_owned();
