@@ -133,7 +133,18 @@ macro_rules! impl_engine_store {
                 let Some(conn) = guard.0.as_mut() else {
                     return Err(StoreError::Corrupt("no connection".into()));
                 };
-                let rows = b.build().persistent(false).fetch_all(&mut **conn).await.map_err(db_err)?;
+                let rows = match b.build().persistent(false).fetch_all(&mut **conn).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        // A statement failed inside the transaction (an event id applied
+                        // before, say): roll it back and keep the connection, with its
+                        // warm page cache. Should that fail too, the guard closes it.
+                        if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_ok() {
+                            drop(guard.0.take());
+                        }
+                        return Err(db_err(e));
+                    }
+                };
                 drop(guard.0.take());
                 let mut won = std::collections::HashSet::with_capacity(rows.len());
                 for r in &rows {
@@ -221,7 +232,7 @@ macro_rules! impl_engine_store {
                         list.push_bind(a.clone());
                     }
                     b.push(")");
-                    let rows = b.build().fetch_all(&self.pool).await.map_err(db_err)?;
+                    let rows = b.build().fetch_all(self.engine_pool()).await.map_err(db_err)?;
                     rows.iter()
                         .map(|r| {
                             Ok((get(r, "account")?, VersionedState { version: get(r, "version")?, state: get(r, "state")? }))
@@ -242,7 +253,7 @@ macro_rules! impl_engine_store {
                             row.push_bind(account).push_bind(id);
                         });
                         b.push(") SELECT e.account, e.event_id, e.decision FROM k JOIN applied_events e ON e.account = k.acc AND e.event_id = k.id");
-                        for r in b.build().persistent(false).fetch_all(&self.pool).await.map_err(db_err)? {
+                        for r in b.build().persistent(false).fetch_all(self.engine_pool()).await.map_err(db_err)? {
                             found.push(AppliedEvent { account: get(&r, "account")?, event_id: get(&r, "event_id")?, decision: get(&r, "decision")? });
                         }
                     }
@@ -254,16 +265,16 @@ macro_rules! impl_engine_store {
                         return Ok(Vec::new());
                     }
                     if $one_trip {
-                        one_trip(&self.pool, writes, now).await
+                        one_trip(self.engine_pool(), writes, now).await
                     } else {
-                        one_statement_per_group(&self.pool, writes, now).await
+                        one_statement_per_group(self.engine_pool(), writes, now).await
                     }
                 }
 
                 async fn prune_applied_events(&self, before: Timestamp) -> crate::Result<u64> {
                     let r = sqlx::query("DELETE FROM applied_events WHERE applied_at < $1")
                         .bind(before.0)
-                        .execute(&self.pool)
+                        .execute(self.engine_pool())
                         .await
                         .map_err(db_err)?;
                     Ok(r.rows_affected())

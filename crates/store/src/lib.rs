@@ -222,7 +222,7 @@ pub async fn migrate(url: &str) -> Result<MigrationReport> {
                 .max()
                 .unwrap_or(0),
         };
-        store.pool().close().await;
+        store.close().await;
         Ok(report)
     } else if url.starts_with("sqlite:") {
         let store = SqliteStore::connect_unmigrated(url).await?;
@@ -232,7 +232,7 @@ pub async fn migrate(url: &str) -> Result<MigrationReport> {
             applied,
             version: migrate::SQLITE.iter().map(|m| m.version).max().unwrap_or(0),
         };
-        store.pool().close().await;
+        store.close().await;
         Ok(report)
     } else {
         Err(StoreError::BadUrl(url.to_owned()))

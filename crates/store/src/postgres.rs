@@ -11,6 +11,10 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// The access write path's connections, one per writer task, handed out without
+    /// the ping the shared pool sends first (a round trip per batch). A connection
+    /// that died under it fails the batch, which the writer retries on another.
+    engine: PgPool,
 }
 
 impl PgStore {
@@ -50,6 +54,13 @@ impl PgStore {
             admin.close().await;
             opts = opts.options([("search_path", schema)]);
         }
+        let engine = PgPoolOptions::new()
+            .max_connections(4)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_with(opts.clone())
+            .await
+            .map_err(db_err)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             // While the database is away a request waits this long for a connection and
@@ -58,7 +69,7 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool })
+        Ok(Self { pool, engine })
     }
 
     /// Applies pending migrations under an advisory lock, so nodes starting together
@@ -73,6 +84,16 @@ impl PgStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn engine_pool(&self) -> &PgPool {
+        &self.engine
+    }
+
+    /// Closes both pools (`hearth migrate` leaves nothing open behind it).
+    pub async fn close(&self) {
+        self.engine.close().await;
+        self.pool.close().await;
     }
 
     /// Drops a schema made by [`PgStore::connect_in_schema`] (tests clean up with it).

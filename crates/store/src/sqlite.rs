@@ -11,6 +11,12 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The access write path's own connection (the same pool for `:memory:`). Its
+    /// page cache stays valid from one batch to the next because nothing else
+    /// writes between them as a rule; through the shared pool each batch landed on
+    /// another connection, whose cache SQLite drops on seeing the database changed,
+    /// and read every page it touched back from the file.
+    engine: SqlitePool,
 }
 
 impl SqliteStore {
@@ -31,20 +37,49 @@ impl SqliteStore {
             // WAL with NORMAL survives a killed process; FULL would also survive power loss.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            // 32 MiB of pages per connection (SQLite's default is 2 MiB): the engine's
-            // states and recent applied ids stay in memory instead of being read back
-            // from the file for every batch.
-            .pragma("cache_size", "-32768")
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
+        // 32 MiB of pages (SQLite's default is 2 MiB) for the write path's connection:
+        // the engine's states and recent applied ids stay in memory instead of being
+        // read back from the file for every batch.
+        let engine_opts = opts
+            .clone()
+            .pragma("cache_size", "-32768")
+            // Its commits leave the checkpoints to a task on another connection (below),
+            // off the path every access event waits on; this is only the backstop
+            // should that task fall behind (40 MiB of WAL).
+            .pragma("wal_autocheckpoint", "10000");
+        if memory {
             // Each connection to :memory: is its own database, so keep one.
-            .max_connections(if memory { 1 } else { 8 })
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(engine_opts)
+                .await
+                .map_err(db_err)?;
+            return Ok(Self {
+                engine: pool.clone(),
+                pool,
+            });
+        }
+        let engine = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            // One task uses it, one statement list at a time; a failed list closes it.
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(engine_opts)
+            .await
+            .map_err(db_err)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool })
+        tokio::spawn(checkpoints(pool.clone()));
+        Ok(Self { pool, engine })
     }
 
     /// Applies pending migrations; returns the (version, name) of each that ran.
@@ -54,6 +89,43 @@ impl SqliteStore {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    fn engine_pool(&self) -> &SqlitePool {
+        &self.engine
+    }
+
+    /// Closes both pools (`hearth migrate` leaves nothing open behind it).
+    pub async fn close(&self) {
+        self.engine.close().await;
+        self.pool.close().await;
+    }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`], without
+/// waiting on readers or writers (`PASSIVE`), until the pool is closed. On the
+/// write path's own connection a checkpoint used to run inside every thousandth
+/// commit, and every access event of that batch waited for it.
+async fn checkpoints(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::debug!(error = %e, "WAL checkpoint failed; the next one retries");
+        }
     }
 }
 

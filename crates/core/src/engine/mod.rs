@@ -165,6 +165,34 @@ struct Observation {
     ua: Option<[(Level, u32); 3]>,
 }
 
+/// An account's verdict before its evidence is spelt out ([`Engine::verdict_basis`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VerdictBasis {
+    a: verdict::Assessment,
+    resold_at: i64,
+}
+
+impl VerdictBasis {
+    pub fn sharing(&self) -> Sharing {
+        self.a.sharing
+    }
+
+    pub fn households(&self) -> u32 {
+        self.a.homes + self.a.clusters
+    }
+
+    pub fn devices(&self) -> u32 {
+        self.a.devices.max(self.a.foreign_devices)
+    }
+
+    /// Whether the verdicts differ in what they say (sharing, households, devices).
+    pub fn differs_from(&self, other: &VerdictBasis) -> bool {
+        self.sharing() != other.sharing()
+            || self.households() != other.households()
+            || self.devices() != other.devices()
+    }
+}
+
 impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         Self {
@@ -220,8 +248,21 @@ impl Engine {
         account: &AccountId,
         now: Timestamp,
     ) -> AccountVerdict {
-        let t = now.secs();
-        let a = verdict::assess(state, t, &self.config);
+        self.verdict_from(self.verdict_basis(state, now), account)
+    }
+
+    /// What the verdict at `now` is made of: cheap to take and to compare (no
+    /// evidence spelt out), for callers that want the verdict only when it changes.
+    pub fn verdict_basis(&self, state: &AccountState, now: Timestamp) -> VerdictBasis {
+        VerdictBasis {
+            a: verdict::assess(state, now.secs(), &self.config),
+            resold_at: state.resold_at,
+        }
+    }
+
+    /// The verdict, with its evidence, from a [`VerdictBasis`].
+    pub fn verdict_from(&self, basis: VerdictBasis, account: &AccountId) -> AccountVerdict {
+        let a = basis.a;
         let mut evidence = vec![
             format!("households={}", a.homes + a.clusters),
             format!("household_connections={}", a.homes),
@@ -231,17 +272,17 @@ impl Engine {
             format!("foreign_devices_30d={}", a.foreign_devices),
             format!("peak_concurrent_places={}", a.peak),
         ];
-        if state.resold_at != 0 {
+        if basis.resold_at != 0 {
             evidence.push(format!(
                 "resold_since={}",
-                Timestamp::from_secs(state.resold_at)
+                Timestamp::from_secs(basis.resold_at)
             ));
         }
         AccountVerdict {
             account: account.clone(),
-            sharing: a.sharing,
-            households: a.homes + a.clusters,
-            devices: a.devices.max(a.foreign_devices),
+            sharing: basis.sharing(),
+            households: basis.households(),
+            devices: basis.devices(),
             evidence,
         }
     }

@@ -124,11 +124,18 @@ pub async fn apply(
     let mut conflicts: HashMap<&str, u32> = HashMap::new();
     let mut last_error = None;
     let mut errors = 0;
+    // The first round does not look the batch's event ids up: a redelivered id is
+    // rare, and one already applied makes the commit fail on the applied-ids key,
+    // writing nothing; every later round looks them up first.
+    let mut lookup = false;
     for _ in 0..MAX_ROUNDS {
         if by_account.is_empty() {
             break;
         }
-        match round(store, engine, cache, events, &by_account, now).await {
+        let looked_up = lookup;
+        let this_round = round(store, engine, cache, events, &by_account, now, lookup).await;
+        lookup = true;
+        match this_round {
             Ok((decided, lost)) => {
                 for (account, outcomes) in decided {
                     if lost.iter().any(|l| l == account) {
@@ -151,8 +158,12 @@ pub async fn apply(
                 }
             }
             Err(e) => {
-                // A failed commit wrote nothing: reload and try again, a few times.
-                errors += 1;
+                // A failed commit wrote nothing: reload and try again, a few times. The
+                // optimistic first round's failure may be only a redelivered id, which
+                // the next round finds; the database being away counts at once.
+                if looked_up || matches!(e, ServiceError::Unavailable(_)) {
+                    errors += 1;
+                }
                 last_error = Some(e);
                 if errors >= MAX_ERRORS {
                     break;
@@ -188,6 +199,7 @@ async fn round<'a>(
     events: &[AccessEvent],
     by_account: &BTreeMap<&'a str, Vec<usize>>,
     now: Timestamp,
+    lookup: bool,
 ) -> ServiceResult<(Vec<(&'a str, Outcomes)>, Vec<String>)> {
     // Taken out of the cache: put back only once committed (or left unchanged).
     let mut cached: HashMap<&str, (i64, AccountState)> = HashMap::new();
@@ -208,15 +220,19 @@ async fn round<'a>(
     } else {
         store.engine_states(&missing).await?.into_iter().collect()
     };
-    let keys: Vec<(String, String)> = by_account
-        .values()
-        .flatten()
-        .filter_map(|&i| {
-            let e = &events[i];
-            e.id.as_ref()
-                .map(|id| (e.account.as_str().to_owned(), id.clone()))
-        })
-        .collect();
+    let keys: Vec<(String, String)> = if lookup {
+        by_account
+            .values()
+            .flatten()
+            .filter_map(|&i| {
+                let e = &events[i];
+                e.id.as_ref()
+                    .map(|id| (e.account.as_str().to_owned(), id.clone()))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut seen: HashMap<(String, String), Decision> = HashMap::new();
     for a in store.applied_events(&keys).await? {
         let d = serde_json::from_str(&a.decision).map_err(|e| {
@@ -265,16 +281,13 @@ async fn round<'a>(
                     continue;
                 }
             }
-            let before = engine.verdict(&state, &event.account, event.ts);
+            let before = engine.verdict_basis(&state, event.ts);
             let decision = engine.decide(&mut state, event, event.ts);
-            let after = engine.verdict(&state, &event.account, event.ts);
-            let changed = before.sharing != after.sharing
-                || before.households != after.households
-                || before.devices != after.devices;
-            if changed {
+            let after = engine.verdict_basis(&state, event.ts);
+            if after.differs_from(&before) {
                 transitions.push(Transition {
-                    before,
-                    after,
+                    before: engine.verdict_from(before, &event.account),
+                    after: engine.verdict_from(after, &event.account),
                     at: event.ts,
                 });
             }
