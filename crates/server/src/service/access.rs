@@ -135,20 +135,13 @@ impl App {
     }
 
     fn count_decision(&self, decision: &Decision) {
-        let code = |v: serde_json::Result<serde_json::Value>| {
-            v.ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        };
         self.metrics.inc(
             "hearth_decisions_total",
-            &[("decision", &code(serde_json::to_value(decision.decision)))],
+            &[("decision", decision.decision.as_str())],
         );
         for r in &decision.reasons {
-            self.metrics.inc(
-                "hearth_decision_reasons_total",
-                &[("reason", &code(serde_json::to_value(r)))],
-            );
+            self.metrics
+                .inc("hearth_decision_reasons_total", &[("reason", r.as_str())]);
         }
     }
 }
