@@ -258,3 +258,67 @@ async fn a_full_queue_is_refused_at_once() {
     assert!(writer.submit(ev("q-2")).await.unwrap().fresh);
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_redelivered_id_among_fresh_events_is_answered_and_the_rest_committed() {
+    use hearth_server::service::writer::{apply, StateCache};
+    let db = hearth_store::testkit::test_db().await.unwrap();
+    let store = db.store.clone();
+    let engine = Engine::new(EngineConfig::default());
+    let ev = |account: &str, minute: u32, id: &str| -> AccessEvent {
+        serde_json::from_value(event(account, "tv-1", minute, Some(id))).unwrap()
+    };
+    let now = hearth_core::Timestamp(1_772_395_200_000);
+    let mut cache = StateCache::new(100);
+    let first = apply(
+        store.as_ref(),
+        &engine,
+        &mut cache,
+        &[ev("acc-1", 0, "ev-1")],
+        now,
+    )
+    .await;
+    let first = first.into_iter().next().unwrap().unwrap();
+    assert!(first.fresh);
+
+    // The first round commits without looking ids up: acc-1's ev-1 makes that commit
+    // fail whole, and the next round finds it. Both the cache that committed acc-1
+    // and a cold one (another process) end the same way.
+    for (round, mut cache) in [(1, cache), (2, StateCache::new(100))] {
+        let batch = [
+            ev(&format!("acc-{round}0"), 1, "ev-1"),
+            ev("acc-1", 1, "ev-1"),
+            ev(&format!("acc-{round}1"), 1, "ev-9"),
+        ];
+        let out: Vec<_> = apply(store.as_ref(), &engine, &mut cache, &batch, now)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            out.iter().map(|a| a.fresh).collect::<Vec<_>>(),
+            [true, false, true]
+        );
+        assert_eq!(out[1].decision, first.decision, "the stored decision");
+        let keys = [
+            (format!("acc-{round}0"), "ev-1".to_owned()),
+            (format!("acc-{round}1"), "ev-9".to_owned()),
+        ];
+        assert_eq!(store.applied_events(&keys).await.unwrap().len(), 2);
+        for account in [format!("acc-{round}0"), format!("acc-{round}1")] {
+            let v = store
+                .engine_state(&account)
+                .await
+                .unwrap()
+                .map(|s| s.version);
+            assert_eq!(v, Some(1), "{account}");
+        }
+        let v1 = store
+            .engine_state("acc-1")
+            .await
+            .unwrap()
+            .map(|s| s.version);
+        assert_eq!(v1, Some(1), "acc-1 unchanged");
+    }
+    db.cleanup().await;
+}
