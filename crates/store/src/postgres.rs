@@ -1,8 +1,10 @@
 //! PostgreSQL, for several nodes sharing one database.
 
+use crate::engine::StateWrite;
 use crate::migrate::{run_migrations, POSTGRES};
 use crate::sql::{db_err, impl_store};
 use crate::StoreError;
+use hearth_core::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
@@ -112,6 +114,58 @@ impl PgStore {
     }
 }
 
+/// The engine-state commit as one statement of fixed text, whatever the batch: the
+/// states and the applied ids travel as arrays (`UNNEST`), so the statement is parsed
+/// and planned once per connection and then only executed. Data-modifying CTEs update
+/// the states still at their expected version, insert the new ones, and insert the
+/// applied ids joined to the rows that were written, all under the statement's own
+/// transaction. Two nodes committing overlapping batches can meet in a deadlock; it is
+/// detected, the batch fails and is retried.
+const COMMIT_SQL: &str = "WITH v AS (\
+     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[]) AS v(acc, expected, new_state)), \
+   upd AS (UPDATE engine_state e SET version = e.version + 1, state = v.new_state, updated_at = $4 \
+     FROM v WHERE v.expected <> 0 AND e.account = v.acc AND e.version = v.expected \
+     RETURNING e.account), \
+   ins AS (INSERT INTO engine_state (account, version, state, updated_at) \
+     SELECT acc, 1, new_state, $4 FROM v WHERE expected = 0 \
+     ON CONFLICT (account) DO NOTHING RETURNING account), \
+   won AS (SELECT account FROM upd UNION ALL SELECT account FROM ins), \
+   a AS (SELECT * FROM UNNEST($5::text[], $6::text[], $7::text[]) AS a(acc, id, decision)), \
+   app AS (INSERT INTO applied_events (account, event_id, decision, applied_at) \
+     SELECT a.acc, a.id, a.decision, $4 FROM a JOIN won ON won.account = a.acc) \
+   SELECT account FROM won";
+
+pub(crate) async fn commit_engine_states(
+    pool: &PgPool,
+    writes: &[StateWrite],
+    now: Timestamp,
+) -> crate::Result<Vec<String>> {
+    let applied = crate::engine::applied_rows(writes.iter());
+    let won: std::collections::HashSet<String> = sqlx::query_scalar(COMMIT_SQL)
+        .bind(
+            writes
+                .iter()
+                .map(|w| w.account.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(writes.iter().map(|w| w.expected).collect::<Vec<_>>())
+        .bind(writes.iter().map(|w| w.state.as_str()).collect::<Vec<_>>())
+        .bind(now.0)
+        .bind(applied.iter().map(|a| a.0).collect::<Vec<_>>())
+        .bind(applied.iter().map(|a| a.1).collect::<Vec<_>>())
+        .bind(applied.iter().map(|a| a.2).collect::<Vec<_>>())
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .collect();
+    Ok(writes
+        .iter()
+        .filter(|w| !won.contains(&w.account))
+        .map(|w| w.account.clone())
+        .collect())
+}
+
 impl_store!(
     crate::PgStore,
     sqlx::Postgres,
@@ -123,5 +177,9 @@ impl_store!(
 
 crate::codes::impl_code_store!(crate::PgStore);
 crate::phish::impl_phish_store!(crate::PgStore, sqlx::Postgres);
-crate::engine::impl_engine_store!(crate::PgStore, sqlx::Postgres, one_trip = false);
+crate::engine::impl_engine_store!(
+    crate::PgStore,
+    sqlx::Postgres,
+    commit = crate::postgres::commit_engine_states
+);
 crate::retention::impl_retention!(crate::PgStore);

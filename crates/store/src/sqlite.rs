@@ -1,10 +1,12 @@
 //! The embedded default: SQLite in WAL mode.
 
+use crate::engine::StateWrite;
 use crate::migrate::{run_migrations, SQLITE};
 use crate::sql::{db_err, impl_store};
 use crate::StoreError;
+use hearth_core::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -129,6 +131,114 @@ async fn checkpoints(pool: SqlitePool) {
     }
 }
 
+/// Rows per statement, far below SQLite's bound-parameter limit.
+const CHUNK: usize = 1000;
+
+/// The states, the applied ids and the accounts whose write held, as one
+/// list of statements sent at once, inside its own transaction: one
+/// hand-off to the database for the whole batch (SQLite, where every
+/// statement is a trip to the connection's thread). The applied ids go in
+/// only for accounts carrying this commit's token, so only where the
+/// version check held.
+pub(crate) async fn commit_engine_states(
+    pool: &SqlitePool,
+    writes: &[StateWrite],
+    now: Timestamp,
+) -> crate::Result<Vec<String>> {
+    let token = crate::engine::commit_token();
+    let (updates, inserts): (Vec<&StateWrite>, Vec<&StateWrite>) =
+        writes.iter().partition(|w| w.expected != 0);
+    let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new("BEGIN IMMEDIATE; ");
+    for chunk in updates.chunks(CHUNK) {
+        b.push("WITH v(acc, expected, new_state) AS (");
+        b.push_values(chunk, |mut row, w| {
+            row.push_bind(&w.account)
+                .push_bind(w.expected)
+                .push_bind(&w.state);
+        });
+        b.push(") UPDATE engine_state SET version = engine_state.version + 1, state = v.new_state, updated_at = ");
+        b.push_bind(now.0).push(", written_by = ").push_bind(&token);
+        b.push(
+            " FROM v WHERE engine_state.account = v.acc AND engine_state.version = v.expected; ",
+        );
+    }
+    for chunk in inserts.chunks(CHUNK) {
+        b.push("INSERT INTO engine_state (account, version, state, updated_at, written_by) ");
+        b.push_values(chunk, |mut row, w| {
+            row.push_bind(&w.account)
+                .push_bind(1_i64)
+                .push_bind(&w.state)
+                .push_bind(now.0)
+                .push_bind(&token);
+        });
+        b.push(" ON CONFLICT (account) DO NOTHING; ");
+    }
+    let applied = crate::engine::applied_rows(writes.iter());
+    for chunk in applied.chunks(CHUNK) {
+        b.push("WITH a(acc, id, decision) AS (");
+        b.push_values(chunk, |mut row, (account, id, decision)| {
+            row.push_bind(*account).push_bind(*id).push_bind(*decision);
+        });
+        b.push(") INSERT INTO applied_events (account, event_id, decision, applied_at) SELECT a.acc, a.id, a.decision, ");
+        b.push_bind(now.0);
+        b.push(" FROM a JOIN engine_state e ON e.account = a.acc AND e.written_by = ")
+            .push_bind(&token)
+            .push("; ");
+    }
+    for chunk in writes.chunks(CHUNK) {
+        b.push("SELECT account FROM engine_state WHERE written_by = ")
+            .push_bind(&token)
+            .push(" AND account IN (");
+        let mut list = b.separated(", ");
+        for w in chunk {
+            list.push_bind(&w.account);
+        }
+        b.push("); ");
+    }
+    b.push("COMMIT");
+    // Unless the list ran to its COMMIT, the transaction may still be open on
+    // this connection (an error, or this future dropped midway): then the
+    // connection is closed, which rolls back, instead of going back to the
+    // pool for someone else's statements to land in that transaction.
+    struct CloseUnlessCommitted(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+    impl Drop for CloseUnlessCommitted {
+        fn drop(&mut self) {
+            if let Some(conn) = self.0.as_mut() {
+                conn.close_on_drop();
+            }
+        }
+    }
+    let mut guard = CloseUnlessCommitted(Some(pool.acquire().await.map_err(db_err)?));
+    let Some(conn) = guard.0.as_mut() else {
+        return Err(StoreError::Corrupt("no connection".into()));
+    };
+    let rows = match b.build().persistent(false).fetch_all(&mut **conn).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            // A statement failed inside the transaction (an event id applied
+            // before, say): roll it back and keep the connection, with its
+            // warm page cache. Should that fail too, the guard closes it.
+            if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_ok() {
+                drop(guard.0.take());
+            }
+            return Err(db_err(e));
+        }
+    };
+    drop(guard.0.take());
+    let mut won = std::collections::HashSet::with_capacity(rows.len());
+    for r in &rows {
+        won.insert(
+            r.try_get::<String, _>("account")
+                .map_err(|e| StoreError::Corrupt(format!("account: {e}")))?,
+        );
+    }
+    Ok(writes
+        .iter()
+        .filter(|w| !won.contains(&w.account))
+        .map(|w| w.account.clone())
+        .collect())
+}
+
 impl_store!(
     crate::SqliteStore,
     sqlx::Sqlite,
@@ -140,5 +250,9 @@ impl_store!(
 
 crate::codes::impl_code_store!(crate::SqliteStore);
 crate::phish::impl_phish_store!(crate::SqliteStore, sqlx::Sqlite);
-crate::engine::impl_engine_store!(crate::SqliteStore, sqlx::Sqlite, one_trip = true);
+crate::engine::impl_engine_store!(
+    crate::SqliteStore,
+    sqlx::Sqlite,
+    commit = crate::sqlite::commit_engine_states
+);
 crate::retention::impl_retention!(crate::SqliteStore);
