@@ -60,7 +60,11 @@ impl PgStore {
             .max_connections(4)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(3))
-            .connect_with(opts.clone())
+            // Planned per batch: see COMMIT_SQL.
+            .connect_with(
+                opts.clone()
+                    .options([("plan_cache_mode", "force_custom_plan")]),
+            )
             .await
             .map_err(db_err)?;
         let pool = PgPoolOptions::new()
@@ -116,7 +120,10 @@ impl PgStore {
 
 /// The engine-state commit as one statement of fixed text, whatever the batch: the
 /// states and the applied ids travel as arrays (`UNNEST`), so the statement is parsed
-/// and planned once per connection and then only executed. Data-modifying CTEs update
+/// once per connection, and its seven parameters stay far from any bind limit. The
+/// write path's connections plan it for each batch's arrays (`plan_cache_mode =
+/// force_custom_plan`): a generic plan, blind to their length, chose to scan
+/// `engine_state` whole and halved throughput (BENCHMARKS.md, session 4). Data-modifying CTEs update
 /// the states still at their expected version, insert the new ones, and insert the
 /// applied ids joined to the rows that were written, all under the statement's own
 /// transaction. Two nodes committing overlapping batches can meet in a deadlock; it is
