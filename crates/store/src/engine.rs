@@ -129,7 +129,7 @@ macro_rules! impl_engine_store {
                     if writes.is_empty() {
                         return Ok(Vec::new());
                     }
-                    $commit(self.engine_pool(), writes, now).await
+                    $commit(self, writes, now).await
                 }
 
                 async fn prune_applied_events(&self, before: Timestamp) -> crate::Result<u64> {

@@ -143,7 +143,7 @@ const COMMIT_SQL: &str = "WITH v AS (\
    SELECT account FROM won";
 
 pub(crate) async fn commit_engine_states(
-    pool: &PgPool,
+    store: &PgStore,
     writes: &[StateWrite],
     now: Timestamp,
 ) -> crate::Result<Vec<String>> {
@@ -161,7 +161,7 @@ pub(crate) async fn commit_engine_states(
         .bind(applied.iter().map(|a| a.0).collect::<Vec<_>>())
         .bind(applied.iter().map(|a| a.1).collect::<Vec<_>>())
         .bind(applied.iter().map(|a| a.2).collect::<Vec<_>>())
-        .fetch_all(pool)
+        .fetch_all(store.engine_pool())
         .await
         .map_err(db_err)?
         .into_iter()

@@ -8,7 +8,9 @@ use hearth_core::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -19,6 +21,8 @@ pub struct SqliteStore {
     /// another connection, whose cache SQLite drops on seeing the database changed,
     /// and read every page it touched back from the file.
     engine: SqlitePool,
+    /// Wakes the checkpoint task after each commit of the write path.
+    checkpoint: Arc<Notify>,
 }
 
 impl SqliteStore {
@@ -62,6 +66,7 @@ impl SqliteStore {
             return Ok(Self {
                 engine: pool.clone(),
                 pool,
+                checkpoint: Arc::new(Notify::new()),
             });
         }
         let engine = SqlitePoolOptions::new()
@@ -80,8 +85,13 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        tokio::spawn(checkpoints(pool.clone()));
-        Ok(Self { pool, engine })
+        let checkpoint = Arc::new(Notify::new());
+        tokio::spawn(checkpoints(pool.clone(), checkpoint.clone()));
+        Ok(Self {
+            pool,
+            engine,
+            checkpoint,
+        })
     }
 
     /// Applies pending migrations; returns the (version, name) of each that ran.
@@ -104,18 +114,23 @@ impl SqliteStore {
     }
 }
 
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// The longest the WAL goes unchecked when the write path is idle (other writes).
+const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 
-/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`], without
-/// waiting on readers or writers (`PASSIVE`), until the pool is closed. On the
-/// write path's own connection a checkpoint used to run inside every thousandth
-/// commit, and every access event of that batch waited for it.
-async fn checkpoints(pool: SqlitePool) {
-    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Copies the WAL back into the database file right after each commit of the write
+/// path (and at least every [`CHECKPOINT_IDLE`]), on a connection of its own and
+/// without waiting on readers or writers (`PASSIVE`), until the pool is closed.
+///
+/// On the write path's connection a checkpoint used to run inside every thousandth
+/// commit, and every access event of that batch waited for it. Run every 250 ms
+/// instead, each checkpoint had a few thousand pages to copy and never caught up
+/// with the commits landing meanwhile, so the WAL never started over and grew to the
+/// backstop (40 MiB) under sustained load. Copying one batch's pages while the
+/// writer decides the next usually finishes first, and the next commit restarts
+/// the WAL from its beginning.
+async fn checkpoints(pool: SqlitePool, wake: Arc<Notify>) {
     loop {
-        tick.tick().await;
+        let _ = tokio::time::timeout(CHECKPOINT_IDLE, wake.notified()).await;
         if pool.is_closed() {
             return;
         }
@@ -141,10 +156,11 @@ const CHUNK: usize = 1000;
 /// only for accounts carrying this commit's token, so only where the
 /// version check held.
 pub(crate) async fn commit_engine_states(
-    pool: &SqlitePool,
+    store: &SqliteStore,
     writes: &[StateWrite],
     now: Timestamp,
 ) -> crate::Result<Vec<String>> {
+    let pool = &store.engine;
     let token = crate::engine::commit_token();
     let (updates, inserts): (Vec<&StateWrite>, Vec<&StateWrite>) =
         writes.iter().partition(|w| w.expected != 0);
@@ -225,6 +241,7 @@ pub(crate) async fn commit_engine_states(
         }
     };
     drop(guard.0.take());
+    store.checkpoint.notify_one();
     let mut won = std::collections::HashSet::with_capacity(rows.len());
     for r in &rows {
         won.insert(
