@@ -1,8 +1,9 @@
 //! The risk engine's per-account state, written many accounts at a time.
 //!
-//! A batch commits in as few round trips as each database allows: on SQLite one list
-//! of statements inside one transaction, on PostgreSQL one statement (its own
-//! transaction) per group of a few thousand accounts. Every account whose stored
+//! A batch commits in one round trip on either database, on the write path's own
+//! connections: on SQLite one list of statements inside one transaction
+//! (`sqlite::commit_engine_states`), on PostgreSQL one statement of fixed text taking
+//! the batch as arrays (`postgres::commit_engine_states`). Every account whose stored
 //! version is still the one its new state was computed from gets the new state and, in
 //! the same transaction, the ids of the events that produced it with their decisions.
 //! So an event is never applied without its id being recorded, nor recorded without
