@@ -123,10 +123,10 @@ impl PgStore {
 /// once per connection, and its seven parameters stay far from any bind limit. The
 /// write path's connections plan it for each batch's arrays (`plan_cache_mode =
 /// force_custom_plan`): a generic plan, blind to their length, chose to scan
-/// `engine_state` whole and halved throughput (BENCHMARKS.md, session 4). Data-modifying CTEs update
-/// the states still at their expected version, insert the new ones, and insert the
-/// applied ids joined to the rows that were written, all under the statement's own
-/// transaction. Two nodes committing overlapping batches can meet in a deadlock; it is
+/// `engine_state` whole and halved throughput (BENCHMARKS.md, session 4).
+/// Data-modifying CTEs update the states still at their expected version, insert the
+/// new ones, and insert the applied ids joined to the rows that were written, all
+/// under the statement's own transaction. Two nodes committing overlapping batches can meet in a deadlock; it is
 /// detected, the batch fails and is retried.
 const COMMIT_SQL: &str = "WITH v AS (\
      SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[]) AS v(acc, expected, new_state)), \

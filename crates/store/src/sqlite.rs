@@ -72,7 +72,8 @@ impl SqliteStore {
         let engine = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            // One task uses it, one statement list at a time; a failed list closes it.
+            // One task uses it, one statement list at a time; a list that fails is
+            // rolled back, or the connection closed (see `commit_engine_states`).
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(engine_opts)
@@ -122,12 +123,12 @@ const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 /// without waiting on readers or writers (`PASSIVE`), until the pool is closed.
 ///
 /// On the write path's connection a checkpoint used to run inside every thousandth
-/// commit, and every access event of that batch waited for it. Run every 250 ms
-/// instead, each checkpoint had a few thousand pages to copy and never caught up
-/// with the commits landing meanwhile, so the WAL never started over and grew to the
-/// backstop (40 MiB) under sustained load. Copying one batch's pages while the
-/// writer decides the next usually finishes first, and the next commit restarts
-/// the WAL from its beginning.
+/// commit, and every access event of that batch waited for it. Here each checkpoint
+/// has about one batch's pages to copy while the writer decides the next; run every
+/// 250 ms instead, each had thousands and access p99 was twice as long (BENCHMARKS.md,
+/// session 4). Under sustained load a passive checkpoint seldom finds a moment with
+/// no commit landing, so the WAL seldom starts over: it grows to the backstop
+/// (`wal_autocheckpoint` on the write path's connection, 40 MiB) and stays there.
 async fn checkpoints(pool: SqlitePool, wake: Arc<Notify>) {
     loop {
         let _ = tokio::time::timeout(CHECKPOINT_IDLE, wake.notified()).await;

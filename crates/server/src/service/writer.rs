@@ -6,10 +6,11 @@
 //! memory, and commits every changed state together with the applied event ids and
 //! decisions. It does not look the ids up first: an id applied before makes the
 //! commit fail whole on the applied-ids key, and the next round looks the batch's ids
-//! up and answers those events with their stored decisions. An account that another node changed first is reloaded and
-//! decided again, so no update is lost; a caller is answered only after the commit
-//! that holds its event, so no acknowledged event is lost. A full queue is refused
-//! at once (503) rather than letting waits grow without bound.
+//! up and answers those events with their stored decisions. An account that another
+//! node changed first is reloaded and decided again, so no update is lost; a caller
+//! is answered only after the commit that holds its event, so no acknowledged event
+//! is lost. A full queue is refused at once (503) rather than letting waits grow
+//! without bound.
 
 use super::{ServiceError, ServiceResult};
 use hearth_core::engine::{AccountState, Engine};
