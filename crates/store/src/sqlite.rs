@@ -147,6 +147,15 @@ async fn checkpoints(pool: SqlitePool, wake: Arc<Notify>) {
     }
 }
 
+/// Whether a failed list's transaction is over: rolled back now, or already by the
+/// `OR ROLLBACK` statement that failed.
+fn rolled_back(rollback: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -> bool {
+    match rollback {
+        Ok(_) => true,
+        Err(e) => e.to_string().contains("no transaction is active"),
+    }
+}
+
 /// Rows per statement, far below SQLite's bound-parameter limit.
 const CHUNK: usize = 1000;
 
@@ -156,6 +165,12 @@ const CHUNK: usize = 1000;
 /// statement is a trip to the connection's thread). The applied ids go in
 /// only for accounts carrying this commit's token, so only where the
 /// version check held.
+///
+/// Every statement is `OR ROLLBACK`: any failure ends the whole transaction, which
+/// is what the caller wants anyway, and spares SQLite the statement journal it
+/// otherwise keeps to undo one statement alone, a copy of every page each statement
+/// touches (14 % of the commit's CPU time, measured with `examples/commit_cost.rs`:
+/// BENCHMARKS.md, session 5).
 pub(crate) async fn commit_engine_states(
     store: &SqliteStore,
     writes: &[StateWrite],
@@ -173,14 +188,14 @@ pub(crate) async fn commit_engine_states(
                 .push_bind(w.expected)
                 .push_bind(&w.state);
         });
-        b.push(") UPDATE engine_state SET version = engine_state.version + 1, state = v.new_state, updated_at = ");
+        b.push(") UPDATE OR ROLLBACK engine_state SET version = engine_state.version + 1, state = v.new_state, updated_at = ");
         b.push_bind(now.0).push(", written_by = ").push_bind(&token);
         b.push(
             " FROM v WHERE engine_state.account = v.acc AND engine_state.version = v.expected; ",
         );
     }
     for chunk in inserts.chunks(CHUNK) {
-        b.push("INSERT INTO engine_state (account, version, state, updated_at, written_by) ");
+        b.push("INSERT OR ROLLBACK INTO engine_state (account, version, state, updated_at, written_by) ");
         b.push_values(chunk, |mut row, w| {
             row.push_bind(&w.account)
                 .push_bind(1_i64)
@@ -196,7 +211,7 @@ pub(crate) async fn commit_engine_states(
         b.push_values(chunk, |mut row, (account, id, decision)| {
             row.push_bind(*account).push_bind(*id).push_bind(*decision);
         });
-        b.push(") INSERT INTO applied_events (account, event_id, decision, applied_at) SELECT a.acc, a.id, a.decision, ");
+        b.push(") INSERT OR ROLLBACK INTO applied_events (account, event_id, decision, applied_at) SELECT a.acc, a.id, a.decision, ");
         b.push_bind(now.0);
         b.push(" FROM a JOIN engine_state e ON e.account = a.acc AND e.written_by = ")
             .push_bind(&token)
@@ -232,10 +247,11 @@ pub(crate) async fn commit_engine_states(
     let rows = match b.build().persistent(false).fetch_all(&mut **conn).await {
         Ok(rows) => rows,
         Err(e) => {
-            // A statement failed inside the transaction (an event id applied
-            // before, say): roll it back and keep the connection, with its
-            // warm page cache. Should that fail too, the guard closes it.
-            if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_ok() {
+            // A statement failed (an event id applied before, say): its OR
+            // ROLLBACK ended the transaction, or ROLLBACK does now, and the
+            // connection is kept with its warm page cache. Should neither hold,
+            // the guard closes it.
+            if rolled_back(sqlx::query("ROLLBACK").execute(&mut **conn).await) {
                 drop(guard.0.take());
             }
             return Err(db_err(e));
