@@ -3,6 +3,7 @@
 //! guesses per code than its limit.
 
 use async_trait::async_trait;
+use hearth_core::codes::{RetryAfter, SendLimit};
 use hearth_core::Timestamp;
 
 /// A stored code: only its keyed hash, never the code.
@@ -44,6 +45,15 @@ pub trait CodeStore: Send + Sync {
     async fn consume_code(&self, id: &str) -> crate::Result<bool>;
     /// Records one send under each key (account, destination).
     async fn record_send(&self, keys: &[String], at: Timestamp) -> crate::Result<()>;
+    /// Records one send under each key unless a key has reached `limit`
+    /// (`Ok(Err(wait))`, nothing recorded). The check and the record are one step
+    /// under a lock, so requests racing on one key, on any node, never send past it.
+    async fn reserve_send(
+        &self,
+        keys: &[String],
+        at: Timestamp,
+        limit: SendLimit,
+    ) -> crate::Result<Result<(), RetryAfter>>;
     /// Send times under `key` since `since`, oldest first.
     async fn sends_since(&self, key: &str, since: Timestamp) -> crate::Result<Vec<Timestamp>>;
 }
@@ -158,6 +168,64 @@ macro_rules! impl_code_store {
                             .map_err(db_err)?;
                     }
                     tx.commit().await.map_err(db_err)
+                }
+
+                async fn reserve_send(
+                    &self,
+                    keys: &[String],
+                    at: Timestamp,
+                    limit: hearth_core::codes::SendLimit,
+                ) -> crate::Result<Result<(), hearth_core::codes::RetryAfter>> {
+                    let mut locks: Vec<&String> = keys.iter().collect();
+                    locks.sort();
+                    locks.dedup();
+                    let mut tx = self.pool.begin().await.map_err(db_err)?;
+                    // The lock first, so no other reservation lands between the read and
+                    // the insert below. PostgreSQL: an advisory lock per key, taken in one
+                    // order so two reservations never deadlock. SQLite: a write, which
+                    // takes the database's one write lock (history past the longest kept
+                    // is dropped on the way).
+                    for k in locks {
+                        if crate::Store::backend(self) == "postgres" {
+                            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                                .bind(k)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                        } else {
+                            sqlx::query("DELETE FROM code_sends WHERE key = $1 AND at < $2")
+                                .bind(k)
+                                .bind(at.0 - crate::redis_counters::SEND_HISTORY_MS)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                        }
+                    }
+                    for k in keys {
+                        let rows = sqlx::query("SELECT at FROM code_sends WHERE key = $1 AND at >= $2")
+                            .bind(k)
+                            .bind(at.0 - hearth_core::time::DAY)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        let history = rows
+                            .iter()
+                            .map(|r| r.try_get::<i64, _>("at").map(Timestamp).map_err(db_err))
+                            .collect::<crate::Result<Vec<_>>>()?;
+                        if let Err(wait) = hearth_core::codes::check_send(&history, at, limit) {
+                            return Ok(Err(wait));
+                        }
+                    }
+                    for k in keys {
+                        sqlx::query("INSERT INTO code_sends (key, at) VALUES ($1, $2)")
+                            .bind(k)
+                            .bind(at.0)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(Ok(()))
                 }
 
                 async fn sends_since(&self, key: &str, since: Timestamp) -> crate::Result<Vec<Timestamp>> {

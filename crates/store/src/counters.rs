@@ -8,6 +8,7 @@
 
 use crate::{Store, StoreError};
 use async_trait::async_trait;
+use hearth_core::codes::{RetryAfter, SendLimit};
 use hearth_core::throttle::Counter;
 use hearth_core::Timestamp;
 use serde::Deserialize;
@@ -34,6 +35,14 @@ pub trait Counters: Send + Sync + 'static {
     async fn record_send(&self, keys: &[String], at: Timestamp) -> crate::Result<()>;
     /// Send times under `key` since `since`, oldest first.
     async fn sends_since(&self, key: &str, since: Timestamp) -> crate::Result<Vec<Timestamp>>;
+    /// Records one send under each key unless a key has reached `limit`
+    /// (`Ok(Err(wait))`, nothing recorded), atomically across nodes.
+    async fn reserve_send(
+        &self,
+        keys: &[String],
+        at: Timestamp,
+        limit: SendLimit,
+    ) -> crate::Result<Result<(), RetryAfter>>;
 }
 
 /// `[redis]`: where shared counters live when not in the database.
@@ -101,6 +110,14 @@ impl Counters for StoreCounters {
     }
     async fn sends_since(&self, key: &str, since: Timestamp) -> crate::Result<Vec<Timestamp>> {
         self.0.sends_since(key, since).await
+    }
+    async fn reserve_send(
+        &self,
+        keys: &[String],
+        at: Timestamp,
+        limit: SendLimit,
+    ) -> crate::Result<Result<(), RetryAfter>> {
+        self.0.reserve_send(keys, at, limit).await
     }
 }
 

@@ -7,6 +7,7 @@
 use crate::counters::{Counters, RedisConfig};
 use crate::StoreError;
 use async_trait::async_trait;
+use hearth_core::codes::{RetryAfter, SendLimit};
 use hearth_core::throttle::Counter;
 use hearth_core::Timestamp;
 use redis::aio::MultiplexedConnection;
@@ -48,6 +49,35 @@ end
 return #KEYS - 1
 ";
 
+/// [`SEND`], unless a key already holds its limit of sends in the last hour or day:
+/// then nothing is recorded and the answer is the milliseconds until one more fits,
+/// as `hearth_core::codes::check_send` reckons them. ARGV: time, history kept, per
+/// hour, per day.
+const RESERVE: &str = r"
+local at = tonumber(ARGV[1])
+local limits = {{3600000, tonumber(ARGV[3])}, {86400000, tonumber(ARGV[4])}}
+for i = 2, #KEYS do
+  local wait = 0
+  for _, l in ipairs(limits) do
+    local window, max = l[1], l[2]
+    local inside = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. (at - window), '+inf', 'WITHSCORES')
+    local n = #inside / 2
+    if max > 0 and n >= max then
+      local w = tonumber(inside[2 * (n - max) + 2]) + window - at
+      if w > wait then wait = w end
+    end
+  end
+  if wait > 0 then return wait end
+end
+for i = 2, #KEYS do
+  local n = redis.call('INCR', KEYS[1])
+  redis.call('ZADD', KEYS[i], at, ARGV[1] .. ':' .. n)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. (at - tonumber(ARGV[2])))
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+end
+return 0
+";
+
 pub struct RedisCounters {
     client: redis::Client,
     conn: Mutex<Option<MultiplexedConnection>>,
@@ -55,6 +85,7 @@ pub struct RedisCounters {
     timeout: Duration,
     bump: Script,
     send: Script,
+    reserve: Script,
 }
 
 impl RedisCounters {
@@ -69,6 +100,7 @@ impl RedisCounters {
             timeout: Duration::from_millis(config.timeout_ms.max(1)),
             bump: Script::new(BUMP),
             send: Script::new(SEND),
+            reserve: Script::new(RESERVE),
         })
     }
 
@@ -197,6 +229,34 @@ impl Counters for RedisCounters {
             .await
         {
             Ok(_) => Ok(()),
+            Err(e) => Err(self.failed(e).await),
+        }
+    }
+
+    async fn reserve_send(
+        &self,
+        keys: &[String],
+        at: Timestamp,
+        limit: SendLimit,
+    ) -> crate::Result<Result<(), RetryAfter>> {
+        if keys.is_empty() {
+            return Ok(Ok(()));
+        }
+        let mut c = self.conn().await?;
+        let mut inv = self.reserve.key(format!("{}seq", self.prefix));
+        for k in keys {
+            inv.key(self.sends_key(k));
+        }
+        match inv
+            .arg(at.0)
+            .arg(SEND_HISTORY_MS)
+            .arg(limit.per_hour)
+            .arg(limit.per_day)
+            .invoke_async::<i64>(&mut c)
+            .await
+        {
+            Ok(0) => Ok(Ok(())),
+            Ok(wait) => Ok(Err(RetryAfter { ms: wait.max(1) })),
             Err(e) => Err(self.failed(e).await),
         }
     }

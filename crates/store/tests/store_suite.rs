@@ -975,3 +975,62 @@ async fn notifications_list_read_and_preferences() {
     );
     db.cleanup().await;
 }
+
+/// Ten requests race for a limit of three sends an hour on one key: exactly three
+/// are recorded and the rest are told how long to wait, whether the store's tables
+/// or Redis count them.
+async fn race_for_the_send_limit(counters: std::sync::Arc<dyn Counters>, at: Timestamp) {
+    let limit = hearth_core::codes::SendLimit {
+        per_hour: 3,
+        per_day: 10,
+    };
+    let racers: Vec<_> = (0..10)
+        .map(|i| {
+            let c = counters.clone();
+            tokio::spawn(async move {
+                let keys = ["acct:race".to_owned(), format!("dest:{i}")];
+                c.reserve_send(&keys, at, limit).await
+            })
+        })
+        .collect();
+    let (mut sent, mut waits) = (0, Vec::new());
+    for r in racers {
+        match r.await.unwrap().unwrap() {
+            Ok(()) => sent += 1,
+            Err(wait) => waits.push(wait.ms),
+        }
+    }
+    assert_eq!(sent, 3, "{}: {waits:?}", counters.backend());
+    assert!(waits.iter().all(|&w| w == 3_600_000), "{waits:?}");
+    let history = counters
+        .sends_since("acct:race", Timestamp(0))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 3, "refused sends record nothing");
+    // An hour later the window has room again.
+    let later = Timestamp(at.0 + 3_600_000);
+    let again = counters
+        .reserve_send(&["acct:race".to_owned()], later, limit)
+        .await
+        .unwrap();
+    assert!(again.is_ok(), "{again:?}");
+}
+
+#[tokio::test]
+async fn racing_sends_never_pass_the_limit() {
+    let db = test_db().await.unwrap();
+    let at = Timestamp(1_700_000_000_000);
+    race_for_the_send_limit(
+        std::sync::Arc::new(hearth_store::counters::StoreCounters(db.store.clone())),
+        at,
+    )
+    .await;
+    let redis = RedisCounters::new(&RedisConfig {
+        url: "redis://127.0.0.1:6379".into(),
+        key_prefix: format!("hearth-store-test-{}-{}:", std::process::id(), at.0),
+        ..RedisConfig::default()
+    })
+    .unwrap();
+    race_for_the_send_limit(std::sync::Arc::new(redis), at).await;
+    db.cleanup().await;
+}

@@ -103,16 +103,19 @@ impl App {
             "dest:{}",
             &hex::encode(self.key.mac("destination", &[to.as_bytes()]))[..32]
         );
+        // Counted now, before the code exists: a send that then fails still counts,
+        // which errs on the side of fewer messages to the owner.
         let limit = self.config.codes.send_limit();
-        for key in [&acct_key, &dest_key] {
-            let history = self.counters.sends_since(key, t.plus(-DAY)).await?;
-            if let Err(wait) = codes::check_send(&history, t, limit) {
-                self.metrics
-                    .inc("hearth_codes_refused_total", &[("why", "send_limit")]);
-                return Err(ServiceError::TooManySends {
-                    retry_after_secs: u64::try_from(wait.secs()).unwrap_or(1),
-                });
-            }
+        if let Err(wait) = self
+            .counters
+            .reserve_send(&[acct_key, dest_key], t, limit)
+            .await?
+        {
+            self.metrics
+                .inc("hearth_codes_refused_total", &[("why", "send_limit")]);
+            return Err(ServiceError::TooManySends {
+                retry_after_secs: u64::try_from(wait.secs()).unwrap_or(1),
+            });
         }
         let policy = self.config.codes.policy();
         let (plain, record) = codes::issue(
@@ -141,7 +144,6 @@ impl App {
             CodeChannel::Sms => rendered.sms(&to, purpose.as_str(), Some(id.clone())),
         };
         self.store.enqueue(&message, t).await?;
-        self.counters.record_send(&[acct_key, dest_key], t).await?;
         self.metrics.inc(
             "hearth_codes_sent_total",
             &[("channel", channel.as_str()), ("purpose", purpose.as_str())],
@@ -374,8 +376,8 @@ impl App {
     ) -> ServiceResult<SignInCode> {
         let t = self.clock.now();
         let acct_key = format!("acct:{}", session.account_id);
-        let history = self.counters.sends_since(&acct_key, t.plus(-DAY)).await?;
-        if let Err(wait) = codes::check_send(&history, t, self.config.codes.send_limit()) {
+        let limit = self.config.codes.send_limit();
+        if let Err(wait) = self.counters.reserve_send(&[acct_key], t, limit).await? {
             return Err(ServiceError::TooManySends {
                 retry_after_secs: u64::try_from(wait.secs()).unwrap_or(1),
             });
@@ -391,7 +393,6 @@ impl App {
         );
         let id = format!("code_{}", super::random_hex(12));
         self.store.issue_code(&code_row(&id, &record, None)).await?;
-        self.counters.record_send(&[acct_key], t).await?;
         self.audit(
             Some(&session.account_id),
             "sign_in_code_created",
