@@ -118,20 +118,27 @@ impl SqliteStore {
 /// The longest the WAL goes unchecked when the write path is idle (other writes).
 const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 
-/// Copies the WAL back into the database file right after each commit of the write
-/// path (and at least every [`CHECKPOINT_IDLE`]), on a connection of its own and
-/// without waiting on readers or writers (`PASSIVE`), until the pool is closed.
+/// Least time between two checkpoints: under load one copies the pages of the two or
+/// three batches committed meanwhile, with one pair of `fsync`s instead of a pair per
+/// batch (the `fsync`s were most of a checkpoint's cost: BENCHMARKS.md, session 5).
+const CHECKPOINT_SPACING: Duration = Duration::from_millis(10);
+
+/// Copies the WAL back into the database file soon after each commit of the write
+/// path (at most every [`CHECKPOINT_SPACING`], at least every [`CHECKPOINT_IDLE`]), on
+/// a connection of its own and without waiting on readers or writers (`PASSIVE`),
+/// until the pool is closed.
 ///
 /// On the write path's connection a checkpoint used to run inside every thousandth
 /// commit, and every access event of that batch waited for it. Here each checkpoint
-/// has about one batch's pages to copy while the writer decides the next; run every
-/// 250 ms instead, each had thousands and access p99 was twice as long (BENCHMARKS.md,
+/// has a few batches' pages to copy while the writer goes on; run every 250 ms
+/// instead, each had thousands and access p99 was twice as long (BENCHMARKS.md,
 /// session 4). Under sustained load a passive checkpoint seldom finds a moment with
 /// no commit landing, so the WAL seldom starts over: it grows to the backstop
 /// (`wal_autocheckpoint` on the write path's connection, 40 MiB) and stays there.
 async fn checkpoints(pool: SqlitePool, wake: Arc<Notify>) {
     loop {
         let _ = tokio::time::timeout(CHECKPOINT_IDLE, wake.notified()).await;
+        let began = tokio::time::Instant::now();
         if pool.is_closed() {
             return;
         }
@@ -144,6 +151,7 @@ async fn checkpoints(pool: SqlitePool, wake: Arc<Notify>) {
             }
             tracing::debug!(error = %e, "WAL checkpoint failed; the next one retries");
         }
+        tokio::time::sleep_until(began + CHECKPOINT_SPACING).await;
     }
 }
 
