@@ -43,8 +43,6 @@ pub trait CodeStore: Send + Sync {
     async fn reserve_code_attempt(&self, id: &str) -> crate::Result<Option<u32>>;
     /// Marks the code used; false when another request used it first.
     async fn consume_code(&self, id: &str) -> crate::Result<bool>;
-    /// Records one send under each key (account, destination).
-    async fn record_send(&self, keys: &[String], at: Timestamp) -> crate::Result<()>;
     /// Records one send under each key unless a key has reached `limit`
     /// (`Ok(Err(wait))`, nothing recorded). The check and the record are one step
     /// under a lock, so requests racing on one key, on any node, never send past it.
@@ -157,19 +155,6 @@ macro_rules! impl_code_store {
                     Ok(r.rows_affected() == 1)
                 }
 
-                async fn record_send(&self, keys: &[String], at: Timestamp) -> crate::Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(db_err)?;
-                    for k in keys {
-                        sqlx::query("INSERT INTO code_sends (key, at) VALUES ($1, $2)")
-                            .bind(k)
-                            .bind(at.0)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    }
-                    tx.commit().await.map_err(db_err)
-                }
-
                 async fn reserve_send(
                     &self,
                     keys: &[String],
@@ -182,9 +167,9 @@ macro_rules! impl_code_store {
                     let mut tx = self.pool.begin().await.map_err(db_err)?;
                     // The lock first, so no other reservation lands between the read and
                     // the insert below. PostgreSQL: an advisory lock per key, taken in one
-                    // order so two reservations never deadlock. SQLite: a write, which
-                    // takes the database's one write lock (history past the longest kept
-                    // is dropped on the way).
+                    // order so two reservations never deadlock. SQLite: the first write,
+                    // which takes the database's one write lock. That write drops the
+                    // key's history past the longest kept, as Redis trims it.
                     for k in locks {
                         if crate::Store::backend(self) == "postgres" {
                             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
@@ -192,14 +177,13 @@ macro_rules! impl_code_store {
                                 .execute(&mut *tx)
                                 .await
                                 .map_err(db_err)?;
-                        } else {
-                            sqlx::query("DELETE FROM code_sends WHERE key = $1 AND at < $2")
-                                .bind(k)
-                                .bind(at.0 - crate::redis_counters::SEND_HISTORY_MS)
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(db_err)?;
                         }
+                        sqlx::query("DELETE FROM code_sends WHERE key = $1 AND at < $2")
+                            .bind(k)
+                            .bind(at.0 - crate::redis_counters::SEND_HISTORY_MS)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
                     }
                     for k in keys {
                         let rows = sqlx::query("SELECT at FROM code_sends WHERE key = $1 AND at >= $2")

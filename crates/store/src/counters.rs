@@ -31,8 +31,6 @@ pub trait Counters: Send + Sync + 'static {
     /// The counter as stored (the caller applies its window with [`Counter::current`]).
     async fn counter(&self, key: &str) -> crate::Result<Counter>;
     async fn clear_counter(&self, key: &str) -> crate::Result<()>;
-    /// Records one send under each key (account, destination).
-    async fn record_send(&self, keys: &[String], at: Timestamp) -> crate::Result<()>;
     /// Send times under `key` since `since`, oldest first.
     async fn sends_since(&self, key: &str, since: Timestamp) -> crate::Result<Vec<Timestamp>>;
     /// Records one send under each key unless a key has reached `limit`
@@ -104,9 +102,6 @@ impl Counters for StoreCounters {
     }
     async fn clear_counter(&self, key: &str) -> crate::Result<()> {
         self.0.clear_counter(key).await
-    }
-    async fn record_send(&self, keys: &[String], at: Timestamp) -> crate::Result<()> {
-        self.0.record_send(keys, at).await
     }
     async fn sends_since(&self, key: &str, since: Timestamp) -> crate::Result<Vec<Timestamp>> {
         self.0.sends_since(key, since).await

@@ -37,22 +37,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {count, first, now}
 ";
 
-/// One member per send (time plus a sequence number, so equal times stay distinct).
-const SEND: &str = r"
-local at = tonumber(ARGV[1])
-for i = 2, #KEYS do
-  local n = redis.call('INCR', KEYS[1])
-  redis.call('ZADD', KEYS[i], at, ARGV[1] .. ':' .. n)
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. (at - tonumber(ARGV[2])))
-  redis.call('PEXPIRE', KEYS[i], ARGV[2])
-end
-return #KEYS - 1
-";
-
-/// [`SEND`], unless a key already holds its limit of sends in the last hour or day:
-/// then nothing is recorded and the answer is the milliseconds until one more fits,
-/// as `hearth_core::codes::check_send` reckons them. ARGV: time, history kept, per
-/// hour, per day.
+/// Records one send under every key (a member per send: time plus a sequence number,
+/// so equal times stay distinct), unless a key already holds its limit of sends in the
+/// last hour or day: then nothing is recorded and the answer is the milliseconds until
+/// one more fits, as `hearth_core::codes::check_send` reckons them. ARGV: time,
+/// history kept, per hour, per day.
 const RESERVE: &str = r"
 local at = tonumber(ARGV[1])
 local limits = {{3600000, tonumber(ARGV[3])}, {86400000, tonumber(ARGV[4])}}
@@ -84,7 +73,6 @@ pub struct RedisCounters {
     prefix: String,
     timeout: Duration,
     bump: Script,
-    send: Script,
     reserve: Script,
 }
 
@@ -99,7 +87,6 @@ impl RedisCounters {
             prefix: config.key_prefix.clone(),
             timeout: Duration::from_millis(config.timeout_ms.max(1)),
             bump: Script::new(BUMP),
-            send: Script::new(SEND),
             reserve: Script::new(RESERVE),
         })
     }
@@ -206,26 +193,6 @@ impl Counters for RedisCounters {
         match redis::cmd("DEL")
             .arg(self.counter_key(key))
             .query_async::<i64>(&mut c)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => Err(self.failed(e).await),
-        }
-    }
-
-    async fn record_send(&self, keys: &[String], at: Timestamp) -> crate::Result<()> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        let mut c = self.conn().await?;
-        let mut inv = self.send.key(format!("{}seq", self.prefix));
-        for k in keys {
-            inv.key(self.sends_key(k));
-        }
-        match inv
-            .arg(at.0)
-            .arg(SEND_HISTORY_MS)
-            .invoke_async::<i64>(&mut c)
             .await
         {
             Ok(_) => Ok(()),

@@ -668,11 +668,17 @@ async fn a_resend_voids_the_old_code_and_attempts_are_bounded() {
 async fn send_history_is_kept_per_key() {
     let db = test_db().await.unwrap();
     let s = &db.store;
-    s.record_send(&["acct:a1".into(), "dest:x".into()], Timestamp(100))
+    let roomy = hearth_core::codes::SendLimit {
+        per_hour: 10,
+        per_day: 10,
+    };
+    s.reserve_send(&["acct:a1".into(), "dest:x".into()], Timestamp(100), roomy)
         .await
+        .unwrap()
         .unwrap();
-    s.record_send(&["acct:a1".into(), "dest:y".into()], Timestamp(200))
+    s.reserve_send(&["acct:a1".into(), "dest:y".into()], Timestamp(200), roomy)
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(
         s.sends_since("acct:a1", Timestamp(0)).await.unwrap(),
