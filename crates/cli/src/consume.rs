@@ -147,6 +147,9 @@ async fn consume(config: Config) -> anyhow::Result<()> {
     let (stop_courier, courier_stop) = tokio::sync::watch::channel(false);
     let courier =
         hearth_server::outbox::start(&app, courier_stop).map_err(|e| anyhow!("courier: {e}"))?;
+    // Effects committed with the engine's state are deleted once carried out, and any
+    // a crashed node (or an earlier run of this one) left behind are carried out.
+    let effects = tokio::spawn(hearth_server::service::effects::run(app.clone()));
     info!(
         stream = %settings.stream,
         subject = %settings.subject,
@@ -166,6 +169,8 @@ async fn consume(config: Config) -> anyhow::Result<()> {
         started: Instant::now(),
     };
     let result = run.run(&consumer).await;
+    effects.abort();
+    app.flush_effects().await;
     let _ = stop_courier.send(true);
     let _ = courier.await;
     // Acknowledgements are sent without waiting for a reply: let them leave.

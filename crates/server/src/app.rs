@@ -56,6 +56,9 @@ pub struct App {
     pub draining: std::sync::atomic::AtomicBool,
     /// The access write path, started on the runtime of the first access event.
     pub writer: std::sync::OnceLock<crate::service::writer::Writer>,
+    /// Ids of effects carried out whose rows are not deleted yet
+    /// ([`crate::service::effects`]).
+    pub effects_done: std::sync::Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for App {
@@ -137,6 +140,7 @@ impl App {
             new_api_key_file,
             draining: std::sync::atomic::AtomicBool::new(false),
             writer: std::sync::OnceLock::new(),
+            effects_done: std::sync::Mutex::new(Vec::new()),
             config,
         })
     }

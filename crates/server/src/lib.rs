@@ -61,6 +61,7 @@ impl Server {
         let intake = intake::start(&self.app).await?;
         let sweeper = tokio::spawn(sweep_idle(self.app.clone()));
         let retention = tokio::spawn(retention::run(self.app.clone()));
+        let effects = tokio::spawn(service::effects::run(self.app.clone()));
         let (stop_courier, courier_stop) = tokio::sync::watch::channel(false);
         let courier = outbox::start(&self.app, courier_stop)
             .map_err(|e| std::io::Error::other(format!("courier: {e}")))?;
@@ -68,6 +69,8 @@ impl Server {
         let result = http::serve::serve(self.listener, router, self.app.clone(), shutdown).await;
         sweeper.abort();
         retention.abort();
+        effects.abort();
+        self.app.flush_effects().await;
         if let Some((_, task)) = intake {
             task.abort();
         }

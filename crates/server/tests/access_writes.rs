@@ -322,3 +322,108 @@ async fn a_redelivered_id_among_fresh_events_is_answered_and_the_rest_committed(
     }
     db.cleanup().await;
 }
+
+/// The effects of a classification, after the state is committed: pending, none.
+async fn sharing(s: &TestServer, account: &str) -> Option<String> {
+    s.app
+        .store
+        .sharing_of(account)
+        .await
+        .unwrap()
+        .map(|r| r.sharing)
+}
+
+fn resold_events(account: &str) -> Vec<AccessEvent> {
+    let opts = SimOptions {
+        accounts: 1,
+        days: 10,
+        seed: 5,
+        mix: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        ..Default::default()
+    };
+    let (mut out, mut truth) = (Vec::new(), Vec::new());
+    hearth_events::simulate::run(&opts, &mut out, &mut truth).unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut e: AccessEvent = serde_json::from_str(l).unwrap();
+            e.account = hearth_core::AccountId::from(account);
+            e
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn effects_committed_before_a_crash_are_carried_out_by_a_sweep_once() {
+    use hearth_server::service::writer::{apply, StateCache};
+    let s = TestServer::start(|_| {}).await;
+    let store = s.app.store.clone();
+    let now = hearth_core::Timestamp(1_772_395_200_000);
+    let grace = hearth_store::EFFECTS_GRACE_MS;
+
+    // A node commits a resold account's events and dies before carrying out what
+    // follows from them: the analysts' queue knows nothing yet.
+    let mut cache = StateCache::new(100);
+    for e in resold_events("acc-crashed") {
+        let out = apply(store.as_ref(), &s.app.engine, &mut cache, &[e], now).await;
+        assert!(out[0].as_ref().unwrap().fresh);
+    }
+    assert_eq!(sharing(&s, "acc-crashed").await, None);
+
+    // Within the grace period nothing is taken from under the node that committed.
+    assert_eq!(
+        s.app
+            .sweep_effects(hearth_core::Timestamp(now.0 + grace - 1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(sharing(&s, "acc-crashed").await, None);
+    let swept = s
+        .app
+        .sweep_effects(hearth_core::Timestamp(now.0 + grace))
+        .await
+        .unwrap();
+    assert!(swept > 0);
+    assert_eq!(sharing(&s, "acc-crashed").await.as_deref(), Some("resold"));
+    let audited = |kind: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .audit_for_account("acc-crashed", 100)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|a| a.kind == kind)
+                .count()
+        }
+    };
+    assert_eq!(audited("account_classified_resold").await, 1);
+    // Carried out once: the rows are gone.
+    assert_eq!(
+        s.app
+            .sweep_effects(hearth_core::Timestamp(now.0 + 10 * grace))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(audited("account_classified_resold").await, 1);
+
+    // Through the API the request carries them out itself, and their rows go.
+    let c = reqwest::Client::new();
+    for e in resold_events("acc-live") {
+        let (st, d) = post(&c, &s, &serde_json::to_value(&e).unwrap()).await;
+        assert_eq!(st, 200, "{d}");
+    }
+    assert_eq!(sharing(&s, "acc-live").await.as_deref(), Some("resold"));
+    s.app.flush_effects().await;
+    assert_eq!(
+        s.app
+            .sweep_effects(hearth_core::Timestamp(i64::MAX / 2))
+            .await
+            .unwrap(),
+        0
+    );
+    s.stop().await;
+}

@@ -72,6 +72,7 @@ async fn main() {
                     expected: versions[a],
                     state: state(a, versions[a] + 1),
                     applied: vec![(format!("ev-{id}"), decision.to_owned())],
+                    effects: None,
                 };
                 versions[a] += 1;
                 w

@@ -23,7 +23,24 @@ pub struct StateWrite {
     pub state: String,
     /// The events this write applies that carry an id: (event id, decision JSON).
     pub applied: Vec<(String, String)>,
+    /// What follows from this write and must not be lost with the process, recorded
+    /// in the same transaction (`engine_effects`), due [`EFFECTS_GRACE_MS`] after.
+    pub effects: Option<PendingEffects>,
 }
+
+/// A row of `engine_effects`: a committed write's side effects, not yet carried out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingEffects {
+    /// Unique to this row ([`unique_token`]).
+    pub id: String,
+    pub account: String,
+    /// The effects, as the service serialised them.
+    pub body: String,
+}
+
+/// How long the node that committed effects has to carry them out and delete them
+/// before any node may claim them; also how long a claim holds them.
+pub const EFFECTS_GRACE_MS: i64 = 60_000;
 
 /// An event already applied to an account, with the decision it was given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +69,13 @@ pub trait EngineStore: Send + Sync {
     ) -> crate::Result<Vec<String>>;
     /// Forgets event ids applied before `before`; returns how many.
     async fn prune_applied_events(&self, before: Timestamp) -> crate::Result<u64>;
+    /// Claims at most `limit` effects whose due time has passed by `now`: each is
+    /// due again [`EFFECTS_GRACE_MS`] later, so two nodes do not carry one out at once
+    /// and a claimant that dies leaves it to the next.
+    async fn claim_effects(&self, now: Timestamp, limit: u32)
+        -> crate::Result<Vec<PendingEffects>>;
+    /// Deletes effects that were carried out; returns how many.
+    async fn forget_effects(&self, ids: &[String]) -> crate::Result<u64>;
 }
 
 /// (account, event id, decision) of every applied id the writes carry.
@@ -67,10 +91,20 @@ pub(crate) fn applied_rows<'w>(
         .collect()
 }
 
+/// (id, account, body) of every write's effects.
+pub(crate) fn effects_rows<'w>(
+    writes: impl Iterator<Item = &'w StateWrite>,
+) -> Vec<(&'w str, &'w str, &'w str)> {
+    writes
+        .filter_map(|w| w.effects.as_ref())
+        .map(|e| (e.id.as_str(), e.account.as_str(), e.body.as_str()))
+        .collect()
+}
+
 macro_rules! impl_engine_store {
-    ($store:ty, $db:ty, commit = $commit:path) => {
+    ($store:ty, $db:ty, commit = $commit:path, claim_effects_sql = $claim:expr) => {
         mod engine_store_impl {
-            use crate::engine::{AppliedEvent, EngineStore, StateWrite};
+            use crate::engine::{AppliedEvent, EngineStore, PendingEffects, StateWrite, EFFECTS_GRACE_MS};
             use crate::sql::db_err;
             use crate::{StoreError, VersionedState};
             use hearth_core::Timestamp;
@@ -141,6 +175,33 @@ macro_rules! impl_engine_store {
                         .map_err(db_err)?;
                     Ok(r.rows_affected())
                 }
+
+                async fn claim_effects(&self, now: Timestamp, limit: u32) -> crate::Result<Vec<PendingEffects>> {
+                    let rows = sqlx::query($claim)
+                        .bind(now.0)
+                        .bind(now.0 + EFFECTS_GRACE_MS)
+                        .bind(i64::from(limit))
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| Ok(PendingEffects { id: get(r, "id")?, account: get(r, "account")?, body: get(r, "effects")? }))
+                        .collect()
+                }
+
+                async fn forget_effects(&self, ids: &[String]) -> crate::Result<u64> {
+                    let mut n = 0;
+                    for chunk in ids.chunks(CHUNK) {
+                        let mut b = sqlx::QueryBuilder::<$db>::new("DELETE FROM engine_effects WHERE id IN (");
+                        let mut list = b.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id);
+                        }
+                        b.push(")");
+                        n += b.build().persistent(false).execute(self.pool()).await.map_err(db_err)?.rows_affected();
+                    }
+                    Ok(n)
+                }
             }
         }
     };
@@ -148,8 +209,9 @@ macro_rules! impl_engine_store {
 
 pub(crate) use impl_engine_store;
 
-/// A token no other commit carries: a random per-process prefix and a counter.
-pub(crate) fn commit_token() -> String {
+/// A token nothing else carries (a commit, a row of effects): a random per-process
+/// prefix and a counter.
+pub fn unique_token() -> String {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;

@@ -18,7 +18,9 @@ pub mod testkit;
 
 pub use codes::{CodeRow, CodeStore};
 pub use counters::{Counters, RedisConfig};
-pub use engine::{AppliedEvent, EngineStore, StateWrite};
+pub use engine::{
+    unique_token, AppliedEvent, EngineStore, PendingEffects, StateWrite, EFFECTS_GRACE_MS,
+};
 pub use model::*;
 pub use phish::{CampaignRow, CampaignWrite, NewPhishReport, PhishReport, PhishStore};
 pub use postgres::PgStore;

@@ -52,6 +52,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "engine_writer",
         sql: include_str!("../migrations/sqlite/0009_engine_writer.sql"),
     },
+    Migration {
+        version: 10,
+        name: "engine_effects",
+        sql: include_str!("../migrations/sqlite/0010_engine_effects.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -99,6 +104,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "engine_writer",
         sql: include_str!("../migrations/postgres/0009_engine_writer.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "engine_effects",
+        sql: include_str!("../migrations/postgres/0010_engine_effects.sql"),
     },
 ];
 

@@ -119,13 +119,14 @@ impl PgStore {
 }
 
 /// The engine-state commit as one statement of fixed text, whatever the batch: the
-/// states and the applied ids travel as arrays (`UNNEST`), so the statement is parsed
-/// once per connection, and its seven parameters stay far from any bind limit. The
+/// states, the applied ids and the effects travel as arrays (`UNNEST`), so the
+/// statement is parsed once per connection, and its eleven parameters stay far from
+/// any bind limit. The
 /// write path's connections plan it for each batch's arrays (`plan_cache_mode =
 /// force_custom_plan`): a generic plan, blind to their length, chose to scan
 /// `engine_state` whole and halved throughput (BENCHMARKS.md, session 4).
 /// Data-modifying CTEs update the states still at their expected version, insert the
-/// new ones, and insert the applied ids joined to the rows that were written, all
+/// new ones, and insert the applied ids and effects joined to the rows that were written, all
 /// under the statement's own transaction. Two nodes committing overlapping batches can meet in a deadlock; it is
 /// detected, the batch fails and is retried.
 const COMMIT_SQL: &str = "WITH v AS (\
@@ -139,7 +140,10 @@ const COMMIT_SQL: &str = "WITH v AS (\
    won AS (SELECT account FROM upd UNION ALL SELECT account FROM ins), \
    a AS (SELECT * FROM UNNEST($5::text[], $6::text[], $7::text[]) AS a(acc, id, decision)), \
    app AS (INSERT INTO applied_events (account, event_id, decision, applied_at) \
-     SELECT a.acc, a.id, a.decision, $4 FROM a JOIN won ON won.account = a.acc) \
+     SELECT a.acc, a.id, a.decision, $4 FROM a JOIN won ON won.account = a.acc), \
+   f AS (SELECT * FROM UNNEST($8::text[], $9::text[], $10::text[]) AS f(id, acc, body)), \
+   eff AS (INSERT INTO engine_effects (id, account, effects, due_at) \
+     SELECT f.id, f.acc, f.body, $11 FROM f JOIN won ON won.account = f.acc) \
    SELECT account FROM won";
 
 pub(crate) async fn commit_engine_states(
@@ -148,6 +152,7 @@ pub(crate) async fn commit_engine_states(
     now: Timestamp,
 ) -> crate::Result<Vec<String>> {
     let applied = crate::engine::applied_rows(writes.iter());
+    let effects = crate::engine::effects_rows(writes.iter());
     let won: std::collections::HashSet<String> = sqlx::query_scalar(COMMIT_SQL)
         .bind(
             writes
@@ -161,6 +166,10 @@ pub(crate) async fn commit_engine_states(
         .bind(applied.iter().map(|a| a.0).collect::<Vec<_>>())
         .bind(applied.iter().map(|a| a.1).collect::<Vec<_>>())
         .bind(applied.iter().map(|a| a.2).collect::<Vec<_>>())
+        .bind(effects.iter().map(|f| f.0).collect::<Vec<_>>())
+        .bind(effects.iter().map(|f| f.1).collect::<Vec<_>>())
+        .bind(effects.iter().map(|f| f.2).collect::<Vec<_>>())
+        .bind(now.0 + crate::engine::EFFECTS_GRACE_MS)
         .fetch_all(store.engine_pool())
         .await
         .map_err(db_err)?
@@ -187,6 +196,9 @@ crate::phish::impl_phish_store!(crate::PgStore, sqlx::Postgres);
 crate::engine::impl_engine_store!(
     crate::PgStore,
     sqlx::Postgres,
-    commit = crate::postgres::commit_engine_states
+    commit = crate::postgres::commit_engine_states,
+    claim_effects_sql = "UPDATE engine_effects SET due_at = $2 WHERE id IN (\
+         SELECT id FROM engine_effects WHERE due_at <= $1 ORDER BY due_at LIMIT $3 \
+         FOR UPDATE SKIP LOCKED) RETURNING id, account, effects"
 );
 crate::retention::impl_retention!(crate::PgStore);

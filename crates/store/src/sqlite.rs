@@ -167,12 +167,12 @@ fn rolled_back(rollback: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -
 /// Rows per statement, far below SQLite's bound-parameter limit.
 const CHUNK: usize = 1000;
 
-/// The states, the applied ids and the accounts whose write held, as one
+/// The states, the applied ids, the effects and the accounts whose write held, as one
 /// list of statements sent at once, inside its own transaction: one
 /// hand-off to the database for the whole batch (SQLite, where every
-/// statement is a trip to the connection's thread). The applied ids go in
-/// only for accounts carrying this commit's token, so only where the
-/// version check held.
+/// statement is a trip to the connection's thread). The applied ids and the
+/// effects go in only for accounts carrying this commit's token, so only where
+/// the version check held.
 ///
 /// Every statement is `OR ROLLBACK`: any failure ends the whole transaction, which
 /// is what the caller wants anyway, and spares SQLite the statement journal it
@@ -185,7 +185,7 @@ pub(crate) async fn commit_engine_states(
     now: Timestamp,
 ) -> crate::Result<Vec<String>> {
     let pool = &store.engine;
-    let token = crate::engine::commit_token();
+    let token = crate::engine::unique_token();
     let (updates, inserts): (Vec<&StateWrite>, Vec<&StateWrite>) =
         writes.iter().partition(|w| w.expected != 0);
     let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new("BEGIN IMMEDIATE; ");
@@ -222,6 +222,18 @@ pub(crate) async fn commit_engine_states(
         b.push(") INSERT OR ROLLBACK INTO applied_events (account, event_id, decision, applied_at) SELECT a.acc, a.id, a.decision, ");
         b.push_bind(now.0);
         b.push(" FROM a JOIN engine_state e ON e.account = a.acc AND e.written_by = ")
+            .push_bind(&token)
+            .push("; ");
+    }
+    let effects = crate::engine::effects_rows(writes.iter());
+    for chunk in effects.chunks(CHUNK) {
+        b.push("WITH f(id, acc, body) AS (");
+        b.push_values(chunk, |mut row, (id, account, body)| {
+            row.push_bind(*id).push_bind(*account).push_bind(*body);
+        });
+        b.push(") INSERT OR ROLLBACK INTO engine_effects (id, account, effects, due_at) SELECT f.id, f.acc, f.body, ");
+        b.push_bind(now.0 + crate::engine::EFFECTS_GRACE_MS);
+        b.push(" FROM f JOIN engine_state e ON e.account = f.acc AND e.written_by = ")
             .push_bind(&token)
             .push("; ");
     }
@@ -295,6 +307,9 @@ crate::phish::impl_phish_store!(crate::SqliteStore, sqlx::Sqlite);
 crate::engine::impl_engine_store!(
     crate::SqliteStore,
     sqlx::Sqlite,
-    commit = crate::sqlite::commit_engine_states
+    commit = crate::sqlite::commit_engine_states,
+    claim_effects_sql = "UPDATE engine_effects SET due_at = $2 WHERE id IN (\
+         SELECT id FROM engine_effects WHERE due_at <= $1 ORDER BY due_at LIMIT $3) \
+         RETURNING id, account, effects"
 );
 crate::retention::impl_retention!(crate::SqliteStore);

@@ -305,7 +305,82 @@ fn write(account: &str, expected: i64, state: &str, applied: &[(&str, &str)]) ->
             .iter()
             .map(|(id, d)| ((*id).to_owned(), (*d).to_owned()))
             .collect(),
+        effects: None,
     }
+}
+
+fn with_effects(mut w: StateWrite, id: &str, body: &str) -> StateWrite {
+    w.effects = Some(PendingEffects {
+        id: id.into(),
+        account: w.account.clone(),
+        body: body.into(),
+    });
+    w
+}
+
+#[tokio::test]
+async fn effects_commit_with_their_state_and_wait_their_turn() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    assert!(s
+        .put_engine_state("lost", 0, "elsewhere", Timestamp(1))
+        .await
+        .unwrap());
+    let lost = s
+        .commit_engine_states(
+            &[
+                with_effects(write("won", 0, "w1", &[("e1", "{}")]), "f-won", "[1]"),
+                // Expected version 0 but another writer made one: neither the state
+                // nor its effects are written.
+                with_effects(write("lost", 0, "l1", &[]), "f-lost", "[2]"),
+            ],
+            Timestamp(1_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lost, vec!["lost".to_owned()]);
+
+    // Not claimable while the committing node has its grace period.
+    let grace = hearth_store::EFFECTS_GRACE_MS;
+    assert!(s
+        .claim_effects(Timestamp(1_000 + grace - 1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let claimed = s.claim_effects(Timestamp(1_000 + grace), 10).await.unwrap();
+    assert_eq!(
+        claimed,
+        vec![PendingEffects {
+            id: "f-won".into(),
+            account: "won".into(),
+            body: "[1]".into()
+        }]
+    );
+    // A claim holds them for another grace period, then they are due again.
+    assert!(s
+        .claim_effects(Timestamp(1_000 + 2 * grace - 1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.claim_effects(Timestamp(1_000 + 2 * grace), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.forget_effects(&["f-won".into(), "f-none".into()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(s
+        .claim_effects(Timestamp(i64::MAX / 2), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    db.cleanup().await;
 }
 
 fn keys(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

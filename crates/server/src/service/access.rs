@@ -1,8 +1,8 @@
 //! Access events through the risk engine. The state is loaded, decided on and
 //! written back by the write path ([`super::writer`]) under optimistic concurrency,
 //! many accounts per transaction, so two nodes handling events of one account
-//! never lose an update; the side effects (metrics, the analysts' queue, notices)
-//! follow the commit.
+//! never lose an update; the side effects (the analysts' queue, notices) are
+//! committed with the state and carried out after it ([`super::effects`]).
 //!
 //! The engine reads its frozen population statistics (`Engine::decide`), exactly as
 //! `hearth replay` does by default, so the API and replay decide alike on the same
@@ -63,16 +63,21 @@ impl App {
             self.metrics.inc("hearth_engine_state_conflicts_total", &[]);
         }
         self.count_decision(&applied.decision);
-        for t in &applied.transitions {
-            self.record_sharing(&t.before, &t.after, t.at).await?;
+        if let Some((id, effects)) = &applied.effects {
+            // Committed with the state: should this fail, the row stays and a sweep
+            // carries it out later, while the caller has its decision now.
+            match self.carry_out(event.account.as_str(), effects).await {
+                Ok(()) => self.effects_done(id.clone()).await,
+                Err(e) => tracing::warn!(account = %event.account.as_str(), error = %e,
+                    "carrying out an event's effects failed; a sweep retries them"),
+            }
         }
-        self.notify_verification(&event, &applied.decision).await?;
         Ok(applied.decision)
     }
 
     /// Keeps the analysts' queue in step with the engine's verdict, and tells the
     /// owner and the analysts when an account starts to look shared or resold.
-    async fn record_sharing(
+    pub(crate) async fn record_sharing(
         &self,
         before: &AccountVerdict,
         after: &AccountVerdict,

@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod codes;
 pub mod devices;
+pub mod effects;
 pub mod notify;
 pub mod phishing;
 pub mod writer;

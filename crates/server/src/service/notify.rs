@@ -7,7 +7,6 @@
 use super::{now, random_hex, ServiceError, ServiceResult};
 use crate::app::App;
 use hearth_core::time::DAY;
-use hearth_core::{AccessEvent, Decision, EventKind, Outcome};
 use hearth_courier::noise::{self, NoticeDecision, NoticePolicy, SentNotice};
 use hearth_courier::templates::{render_notice, DeviceInfo, Locale, Notice, NoticeContext, Place};
 use hearth_store::{Account, NewNotification, NotificationPrefs, Session};
@@ -89,33 +88,6 @@ impl App {
             Some(owner) => self.notify_owner(&owner, notice, device).await,
             None => Ok(()),
         }
-    }
-
-    /// A device was asked to verify while watching: the owner hears of it. Sign-ins
-    /// tell of new devices themselves, so only the other events count here.
-    pub(crate) async fn notify_verification(
-        &self,
-        event: &AccessEvent,
-        decision: &Decision,
-    ) -> ServiceResult<()> {
-        if decision.decision != Outcome::Verify || event.kind == EventKind::SignIn {
-            return Ok(());
-        }
-        let place = (event.city.is_some() || event.country.is_some()).then(|| Place {
-            city: event.city.clone(),
-            country: event.country.clone(),
-        });
-        let device = DeviceInfo {
-            name: event.device.as_str().to_owned(),
-            kind: event.device_type,
-            place,
-        };
-        self.notify(
-            event.account.as_str(),
-            Notice::VerificationRequested,
-            Some(device),
-        )
-        .await
     }
 
     pub(crate) async fn notify_owner(

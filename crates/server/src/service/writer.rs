@@ -12,11 +12,12 @@
 //! is lost. A full queue is refused at once (503) rather than letting waits grow
 //! without bound.
 
+use super::effects::{Effects, Verification};
 use super::{ServiceError, ServiceResult};
 use hearth_core::engine::{AccountState, Engine};
 use hearth_core::{AccessEvent, AccountVerdict, Decision, Timestamp};
-use hearth_store::{StateWrite, Store};
-use serde::Deserialize;
+use hearth_store::{PendingEffects, StateWrite, Store};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -62,7 +63,7 @@ const MAX_ERRORS: usize = 3;
 const PRUNE_EVERY_MS: i64 = 3_600_000;
 
 /// An account's verdict before and after one of its events.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transition {
     pub before: AccountVerdict,
     pub after: AccountVerdict,
@@ -102,10 +103,11 @@ pub struct Applied {
     pub decision: Decision,
     /// False when the event's id had already been applied: nothing changed now.
     pub fresh: bool,
-    /// The account's verdict changes from this batch's events, in
-    /// order; carried by the account's last fresh event of the batch only, so one
-    /// caller records them in order.
-    pub transitions: Vec<Transition>,
+    /// What follows from this batch's events of the account, committed with its
+    /// state as a row of `engine_effects` (its id, and the effects): carried by the
+    /// account's last fresh event of the batch only, so one caller carries them out,
+    /// in order.
+    pub effects: Option<(String, Effects)>,
     /// Optimistic-version conflicts met on the way (carried like `transitions`).
     pub conflicts: u32,
 }
@@ -273,7 +275,7 @@ async fn round<'a>(
         };
         let mut outcomes: Outcomes = Vec::with_capacity(idxs.len());
         let mut applied = Vec::new();
-        let mut transitions = Vec::new();
+        let mut effects = Effects::default();
         let mut last_fresh = None;
         for &i in idxs {
             let event = &events[i];
@@ -288,12 +290,15 @@ async fn round<'a>(
             let decision = engine.decide(&mut state, event, event.ts);
             let after = engine.verdict_basis(&state, event.ts);
             if after.differs_from(&before) {
-                transitions.push(Transition {
+                effects.transitions.push(Transition {
                     before: engine.verdict_from(before, &event.account),
                     after: engine.verdict_from(after, &event.account),
                     at: event.ts,
                 });
             }
+            effects
+                .verifications
+                .extend(Verification::of(event, &decision));
             if let Some(id) = &event.id {
                 let json = serde_json::to_string(&decision)
                     .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -306,15 +311,27 @@ async fn round<'a>(
                 Ok(Applied {
                     decision,
                     fresh: true,
-                    transitions: Vec::new(),
+                    effects: None,
                     conflicts: 0,
                 }),
             ));
         }
         if let Some(k) = last_fresh {
-            if let Some((_, Ok(a))) = outcomes.get_mut(k) {
-                a.transitions = transitions;
-            }
+            let pending = if effects.is_empty() {
+                None
+            } else {
+                let id = hearth_store::unique_token();
+                let body = serde_json::to_string(&effects)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                if let Some((_, Ok(a))) = outcomes.get_mut(k) {
+                    a.effects = Some((id.clone(), effects));
+                }
+                Some(PendingEffects {
+                    id,
+                    account: (*account).to_owned(),
+                    body,
+                })
+            };
             let json =
                 serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
             writes.push(StateWrite {
@@ -322,6 +339,7 @@ async fn round<'a>(
                 expected: version,
                 state: json,
                 applied,
+                effects: pending,
             });
             committed.push((*account, version + 1, state));
         } else {
@@ -346,7 +364,7 @@ fn replayed(decision: Decision) -> Applied {
     Applied {
         decision,
         fresh: false,
-        transitions: Vec::new(),
+        effects: None,
         conflicts: 0,
     }
 }
