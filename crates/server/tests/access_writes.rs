@@ -359,7 +359,8 @@ async fn effects_committed_before_a_crash_are_carried_out_by_a_sweep_once() {
     use hearth_server::service::writer::{apply, StateCache};
     let s = TestServer::start(|_| {}).await;
     let store = s.app.store.clone();
-    let now = hearth_core::Timestamp(1_772_395_200_000);
+    // The wall clock: the server's own sweep (every 10 s) must not find them due.
+    let now = hearth_server::service::now();
     let grace = hearth_store::EFFECTS_GRACE_MS;
 
     // A node commits a resold account's events and dies before carrying out what
@@ -370,6 +371,21 @@ async fn effects_committed_before_a_crash_are_carried_out_by_a_sweep_once() {
         assert!(out[0].as_ref().unwrap().fresh);
     }
     assert_eq!(sharing(&s, "acc-crashed").await, None);
+    let metrics = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let gauge = |name: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(gauge("hearth_engine_effects_pending") >= 1.0, "{metrics}");
+    assert_eq!(gauge("hearth_engine_effects_overdue"), 0.0, "{metrics}");
 
     // Within the grace period nothing is taken from under the node that committed.
     assert_eq!(
@@ -386,6 +402,12 @@ async fn effects_committed_before_a_crash_are_carried_out_by_a_sweep_once() {
         .await
         .unwrap();
     assert!(swept > 0);
+    assert_eq!(
+        s.app
+            .metrics
+            .counter("hearth_engine_effects_swept_total", &[]),
+        swept as u64
+    );
     assert_eq!(sharing(&s, "acc-crashed").await.as_deref(), Some("resold"));
     let audited = |kind: &'static str| {
         let store = store.clone();

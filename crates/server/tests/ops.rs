@@ -139,6 +139,8 @@ async fn every_metric_family_is_described_and_moves_after_its_action() {
         "hearth_decision_reasons_total",
         "hearth_codes_sent_total",
         "hearth_outbox_backlog",
+        "hearth_engine_effects_pending",
+        "hearth_engine_effects_overdue",
         "hearth_outbox_claimed_total",
         "hearth_outbox_retries_total",
         "hearth_outbox_dead_letters_total",
@@ -188,6 +190,8 @@ async fn every_metric_family_is_described_and_moves_after_its_action() {
     // 1.5 s away); by now both messages are dead and nothing waits.
     assert!(sample(&queued, "hearth_outbox_backlog") >= 1.0, "{queued}");
     assert_eq!(sample(&before, "hearth_outbox_backlog"), 0.0);
+    // Effects are carried out by their requests: none is left past its grace.
+    assert_eq!(sample(&after, "hearth_engine_effects_overdue"), 0.0);
     s.stop().await;
 }
 

@@ -76,6 +76,9 @@ pub trait EngineStore: Send + Sync {
         -> crate::Result<Vec<PendingEffects>>;
     /// Deletes effects that were carried out; returns how many.
     async fn forget_effects(&self, ids: &[String]) -> crate::Result<u64>;
+    /// Rows of effects not deleted yet: all of them, and those already due by `now`
+    /// (left behind by their node, or failing).
+    async fn effects_backlog(&self, now: Timestamp) -> crate::Result<(u64, u64)>;
 }
 
 /// (account, event id, decision) of every applied id the writes carry.
@@ -201,6 +204,16 @@ macro_rules! impl_engine_store {
                         n += b.build().persistent(false).execute(self.pool()).await.map_err(db_err)?.rows_affected();
                     }
                     Ok(n)
+                }
+
+                async fn effects_backlog(&self, now: Timestamp) -> crate::Result<(u64, u64)> {
+                    let row = sqlx::query("SELECT COUNT(*) AS n, COUNT(CASE WHEN due_at <= $1 THEN 1 END) AS due FROM engine_effects")
+                        .bind(now.0)
+                        .fetch_one(self.pool())
+                        .await
+                        .map_err(db_err)?;
+                    let count = |col: &str| -> crate::Result<u64> { Ok(u64::try_from(get::<i64>(&row, col)?).unwrap_or(0)) };
+                    Ok((count("n")?, count("due")?))
                 }
             }
         }

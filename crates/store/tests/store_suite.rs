@@ -339,9 +339,14 @@ async fn effects_commit_with_their_state_and_wait_their_turn() {
         .await
         .unwrap();
     assert_eq!(lost, vec!["lost".to_owned()]);
+    let grace = hearth_store::EFFECTS_GRACE_MS;
+    assert_eq!(s.effects_backlog(Timestamp(1_000)).await.unwrap(), (1, 0));
+    assert_eq!(
+        s.effects_backlog(Timestamp(1_000 + grace)).await.unwrap(),
+        (1, 1)
+    );
 
     // Not claimable while the committing node has its grace period.
-    let grace = hearth_store::EFFECTS_GRACE_MS;
     assert!(s
         .claim_effects(Timestamp(1_000 + grace - 1), 10)
         .await

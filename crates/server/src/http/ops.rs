@@ -58,6 +58,12 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     if let Ok(n) = app.store.outbox_backlog().await {
         app.metrics.set("hearth_outbox_backlog", &[], n as f64);
     }
+    if let Ok((pending, overdue)) = app.store.effects_backlog(crate::service::now()).await {
+        app.metrics
+            .set("hearth_engine_effects_pending", &[], pending as f64);
+        app.metrics
+            .set("hearth_engine_effects_overdue", &[], overdue as f64);
+    }
     if let Ok(counts) = app.store.outbox_counts().await {
         // Every status is shown, zero included, so an alert on `dead` has a series.
         for status in ["pending", "sending", "sent", "dead"] {

@@ -151,6 +151,9 @@ impl App {
                 }
             }
             n += done.len();
+            for _ in &done {
+                self.metrics.inc("hearth_engine_effects_swept_total", &[]);
+            }
             self.store.forget_effects(&done).await?;
             if rows.len() < SWEEP_BATCH as usize {
                 return Ok(n);
