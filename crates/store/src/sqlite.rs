@@ -53,7 +53,9 @@ impl SqliteStore {
             // Its commits leave the checkpoints to a task on another connection (below),
             // off the path every access event waits on; this is only the backstop
             // should that task fall behind (40 MiB of WAL).
-            .pragma("wal_autocheckpoint", "10000");
+            .pragma("wal_autocheckpoint", "10000")
+            // The commit's statement lists, one per combination of padded sizes.
+            .statement_cache_capacity(256);
         if memory {
             // Each connection to :memory: is its own database, so keep one.
             let pool = SqlitePoolOptions::new()
@@ -165,7 +167,15 @@ fn rolled_back(rollback: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -
 }
 
 /// Rows per statement, far below SQLite's bound-parameter limit.
-const CHUNK: usize = 1000;
+const CHUNK: usize = 1024;
+
+/// A chunk's rows, then `None` up to the next power of two: the statement's text then
+/// depends only on that size, so a few texts serve every batch and stay prepared in
+/// the connection's cache. Each statement below ignores the padding rows (their
+/// account is NULL, which matches no row and is filtered out where rows are inserted).
+fn padded<T>(chunk: &[T]) -> impl Iterator<Item = Option<&T>> {
+    (0..chunk.len().next_power_of_two()).map(|i| chunk.get(i))
+}
 
 /// The states, the applied ids, the effects and the accounts whose write held, as one
 /// list of statements sent at once, inside its own transaction: one
@@ -179,6 +189,10 @@ const CHUNK: usize = 1000;
 /// otherwise keeps to undo one statement alone, a copy of every page each statement
 /// touches (14 % of the commit's CPU time, measured with `examples/commit_cost.rs`:
 /// BENCHMARKS.md, session 5).
+///
+/// The list is prepared once per combination of padded sizes ([`padded`]) and kept:
+/// prepared afresh for every batch, its parsing was 7 % of the server's CPU time under
+/// access load (BENCHMARKS.md, session 6).
 pub(crate) async fn commit_engine_states(
     store: &SqliteStore,
     writes: &[StateWrite],
@@ -191,10 +205,10 @@ pub(crate) async fn commit_engine_states(
     let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new("BEGIN IMMEDIATE; ");
     for chunk in updates.chunks(CHUNK) {
         b.push("WITH v(acc, expected, new_state) AS (");
-        b.push_values(chunk, |mut row, w| {
-            row.push_bind(&w.account)
-                .push_bind(w.expected)
-                .push_bind(&w.state);
+        b.push_values(padded(chunk), |mut row, w| {
+            row.push_bind(w.map(|w| w.account.as_str()))
+                .push_bind(w.map(|w| w.expected))
+                .push_bind(w.map(|w| w.state.as_str()));
         });
         b.push(") UPDATE OR ROLLBACK engine_state SET version = engine_state.version + 1, state = v.new_state, updated_at = ");
         b.push_bind(now.0).push(", written_by = ").push_bind(&token);
@@ -203,21 +217,22 @@ pub(crate) async fn commit_engine_states(
         );
     }
     for chunk in inserts.chunks(CHUNK) {
-        b.push("INSERT OR ROLLBACK INTO engine_state (account, version, state, updated_at, written_by) ");
-        b.push_values(chunk, |mut row, w| {
-            row.push_bind(&w.account)
-                .push_bind(1_i64)
-                .push_bind(&w.state)
-                .push_bind(now.0)
-                .push_bind(&token);
+        b.push("WITH n(acc, new_state) AS (");
+        b.push_values(padded(chunk), |mut row, w| {
+            row.push_bind(w.map(|w| w.account.as_str()))
+                .push_bind(w.map(|w| w.state.as_str()));
         });
-        b.push(" ON CONFLICT (account) DO NOTHING; ");
+        b.push(") INSERT OR ROLLBACK INTO engine_state (account, version, state, updated_at, written_by) SELECT acc, 1, new_state, ");
+        b.push_bind(now.0).push(", ").push_bind(&token);
+        b.push(" FROM n WHERE acc IS NOT NULL ON CONFLICT (account) DO NOTHING; ");
     }
     let applied = crate::engine::applied_rows(writes.iter());
     for chunk in applied.chunks(CHUNK) {
         b.push("WITH a(acc, id, decision) AS (");
-        b.push_values(chunk, |mut row, (account, id, decision)| {
-            row.push_bind(*account).push_bind(*id).push_bind(*decision);
+        b.push_values(padded(chunk), |mut row, a| {
+            row.push_bind(a.map(|a| a.0))
+                .push_bind(a.map(|a| a.1))
+                .push_bind(a.map(|a| a.2));
         });
         b.push(") INSERT OR ROLLBACK INTO applied_events (account, event_id, decision, applied_at) SELECT a.acc, a.id, a.decision, ");
         b.push_bind(now.0);
@@ -228,8 +243,10 @@ pub(crate) async fn commit_engine_states(
     let effects = crate::engine::effects_rows(writes.iter());
     for chunk in effects.chunks(CHUNK) {
         b.push("WITH f(id, acc, body) AS (");
-        b.push_values(chunk, |mut row, (id, account, body)| {
-            row.push_bind(*id).push_bind(*account).push_bind(*body);
+        b.push_values(padded(chunk), |mut row, f| {
+            row.push_bind(f.map(|f| f.0))
+                .push_bind(f.map(|f| f.1))
+                .push_bind(f.map(|f| f.2));
         });
         b.push(") INSERT OR ROLLBACK INTO engine_effects (id, account, effects, due_at) SELECT f.id, f.acc, f.body, ");
         b.push_bind(now.0 + crate::engine::EFFECTS_GRACE_MS);
@@ -242,8 +259,8 @@ pub(crate) async fn commit_engine_states(
             .push_bind(&token)
             .push(" AND account IN (");
         let mut list = b.separated(", ");
-        for w in chunk {
-            list.push_bind(&w.account);
+        for w in padded(chunk) {
+            list.push_bind(w.map(|w| w.account.as_str()));
         }
         b.push("); ");
     }
@@ -264,7 +281,7 @@ pub(crate) async fn commit_engine_states(
     let Some(conn) = guard.0.as_mut() else {
         return Err(StoreError::Corrupt("no connection".into()));
     };
-    let rows = match b.build().persistent(false).fetch_all(&mut **conn).await {
+    let rows = match b.build().persistent(true).fetch_all(&mut **conn).await {
         Ok(rows) => rows,
         Err(e) => {
             // A statement failed (an event id applied before, say): its OR
