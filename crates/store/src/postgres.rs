@@ -121,14 +121,14 @@ impl PgStore {
 /// The engine-state commit as one statement of fixed text, whatever the batch: the
 /// states, the applied ids and the effects travel as arrays (`UNNEST`), so the
 /// statement is parsed once per connection, and its eleven parameters stay far from
-/// any bind limit. The
-/// write path's connections plan it for each batch's arrays (`plan_cache_mode =
-/// force_custom_plan`): a generic plan, blind to their length, chose to scan
-/// `engine_state` whole and halved throughput (BENCHMARKS.md, session 4).
+/// any bind limit. The write path's connections plan it for each batch's arrays
+/// (`plan_cache_mode = force_custom_plan`): a generic plan, blind to their length,
+/// chose to scan `engine_state` whole and halved throughput (BENCHMARKS.md, session 4).
 /// Data-modifying CTEs update the states still at their expected version, insert the
-/// new ones, and insert the applied ids and effects joined to the rows that were written, all
-/// under the statement's own transaction. Two nodes committing overlapping batches can meet in a deadlock; it is
-/// detected, the batch fails and is retried.
+/// new ones, and insert the applied ids and effects joined to the rows that were
+/// written, all under the statement's own transaction. Two nodes committing
+/// overlapping batches can meet in a deadlock; it is detected, the batch fails and is
+/// retried.
 const COMMIT_SQL: &str = "WITH v AS (\
      SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[]) AS v(acc, expected, new_state)), \
    upd AS (UPDATE engine_state e SET version = e.version + 1, state = v.new_state, updated_at = $4 \

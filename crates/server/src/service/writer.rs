@@ -4,7 +4,7 @@
 //! Per batch the writer loads the accounts' states (unless it holds them from its own
 //! last commit), runs each account's events through the engine in arrival order in
 //! memory, and commits every changed state together with the applied event ids and
-//! decisions. It does not look the ids up first: an id applied before makes the
+//! decisions, and with what must follow from them ([`super::effects`]). It does not look the ids up first: an id applied before makes the
 //! commit fail whole on the applied-ids key, and the next round looks the batch's ids
 //! up and answers those events with their stored decisions. An account that another
 //! node changed first is reloaded and decided again, so no update is lost; a caller
@@ -108,7 +108,7 @@ pub struct Applied {
     /// account's last fresh event of the batch only, so one caller carries them out,
     /// in order.
     pub effects: Option<(String, Effects)>,
-    /// Optimistic-version conflicts met on the way (carried like `transitions`).
+    /// Optimistic-version conflicts met on the way (carried like `effects`).
     pub conflicts: u32,
 }
 
