@@ -94,13 +94,13 @@ pub(crate) fn applied_rows<'w>(
         .collect()
 }
 
-/// (id, account, body) of every write's effects.
+/// (account, id, body) of every write's effects.
 pub(crate) fn effects_rows<'w>(
     writes: impl Iterator<Item = &'w StateWrite>,
 ) -> Vec<(&'w str, &'w str, &'w str)> {
     writes
         .filter_map(|w| w.effects.as_ref())
-        .map(|e| (e.id.as_str(), e.account.as_str(), e.body.as_str()))
+        .map(|e| (e.account.as_str(), e.id.as_str(), e.body.as_str()))
         .collect()
 }
 

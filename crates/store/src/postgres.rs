@@ -141,7 +141,7 @@ const COMMIT_SQL: &str = "WITH v AS (\
    a AS (SELECT * FROM UNNEST($5::text[], $6::text[], $7::text[]) AS a(acc, id, decision)), \
    app AS (INSERT INTO applied_events (account, event_id, decision, applied_at) \
      SELECT a.acc, a.id, a.decision, $4 FROM a JOIN won ON won.account = a.acc), \
-   f AS (SELECT * FROM UNNEST($8::text[], $9::text[], $10::text[]) AS f(id, acc, body)), \
+   f AS (SELECT * FROM UNNEST($8::text[], $9::text[], $10::text[]) AS f(acc, id, body)), \
    eff AS (INSERT INTO engine_effects (id, account, effects, due_at) \
      SELECT f.id, f.acc, f.body, $11 FROM f JOIN won ON won.account = f.acc) \
    SELECT account FROM won";

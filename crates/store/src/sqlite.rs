@@ -177,6 +177,32 @@ fn padded<T>(chunk: &[T]) -> impl Iterator<Item = Option<&T>> {
     (0..chunk.len().next_power_of_two()).map(|i| chunk.get(i))
 }
 
+/// Inserts (account, two values, `last`) rows into `table` for the accounts this
+/// commit's `token` wrote, so only where the version check held.
+fn push_for_winners<'a>(
+    b: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+    table: &str,
+    rows: &[(&'a str, &'a str, &'a str)],
+    last: i64,
+    token: &'a str,
+) {
+    for chunk in rows.chunks(CHUNK) {
+        b.push("WITH r(acc, x, y) AS (");
+        b.push_values(padded(chunk), |mut row, r| {
+            row.push_bind(r.map(|r| r.0))
+                .push_bind(r.map(|r| r.1))
+                .push_bind(r.map(|r| r.2));
+        });
+        b.push(") INSERT OR ROLLBACK INTO ")
+            .push(table)
+            .push(" SELECT r.acc, r.x, r.y, ");
+        b.push_bind(last);
+        b.push(" FROM r JOIN engine_state e ON e.account = r.acc AND e.written_by = ")
+            .push_bind(token)
+            .push("; ");
+    }
+}
+
 /// The states, the applied ids, the effects and the accounts whose write held, as one
 /// list of statements sent at once, inside its own transaction: one
 /// hand-off to the database for the whole batch (SQLite, where every
@@ -227,33 +253,21 @@ pub(crate) async fn commit_engine_states(
         b.push(" FROM n WHERE acc IS NOT NULL ON CONFLICT (account) DO NOTHING; ");
     }
     let applied = crate::engine::applied_rows(writes.iter());
-    for chunk in applied.chunks(CHUNK) {
-        b.push("WITH a(acc, id, decision) AS (");
-        b.push_values(padded(chunk), |mut row, a| {
-            row.push_bind(a.map(|a| a.0))
-                .push_bind(a.map(|a| a.1))
-                .push_bind(a.map(|a| a.2));
-        });
-        b.push(") INSERT OR ROLLBACK INTO applied_events (account, event_id, decision, applied_at) SELECT a.acc, a.id, a.decision, ");
-        b.push_bind(now.0);
-        b.push(" FROM a JOIN engine_state e ON e.account = a.acc AND e.written_by = ")
-            .push_bind(&token)
-            .push("; ");
-    }
+    push_for_winners(
+        &mut b,
+        "applied_events (account, event_id, decision, applied_at)",
+        &applied,
+        now.0,
+        &token,
+    );
     let effects = crate::engine::effects_rows(writes.iter());
-    for chunk in effects.chunks(CHUNK) {
-        b.push("WITH f(id, acc, body) AS (");
-        b.push_values(padded(chunk), |mut row, f| {
-            row.push_bind(f.map(|f| f.0))
-                .push_bind(f.map(|f| f.1))
-                .push_bind(f.map(|f| f.2));
-        });
-        b.push(") INSERT OR ROLLBACK INTO engine_effects (id, account, effects, due_at) SELECT f.id, f.acc, f.body, ");
-        b.push_bind(now.0 + crate::engine::EFFECTS_GRACE_MS);
-        b.push(" FROM f JOIN engine_state e ON e.account = f.acc AND e.written_by = ")
-            .push_bind(&token)
-            .push("; ");
-    }
+    push_for_winners(
+        &mut b,
+        "engine_effects (account, id, effects, due_at)",
+        &effects,
+        now.0 + crate::engine::EFFECTS_GRACE_MS,
+        &token,
+    );
     for chunk in writes.chunks(CHUNK) {
         b.push("SELECT account FROM engine_state WHERE written_by = ")
             .push_bind(&token)
