@@ -203,7 +203,7 @@ fn push_for_winners<'a>(
     }
 }
 
-/// The states, the applied ids, the effects and the accounts whose write held, as one
+/// The states, the applied ids, the effects and the accounts whose write did not hold, as one
 /// list of statements sent at once, inside its own transaction: one
 /// hand-off to the database for the whole batch (SQLite, where every
 /// statement is a trip to the connection's thread). The applied ids and the
@@ -268,15 +268,16 @@ pub(crate) async fn commit_engine_states(
         now.0 + crate::engine::EFFECTS_GRACE_MS,
         &token,
     );
+    // The accounts whose write did not hold: as a rule none, so the worker thread
+    // sends back no row (each one a message, and a wake-up, to this task).
     for chunk in writes.chunks(CHUNK) {
-        b.push("SELECT account FROM engine_state WHERE written_by = ")
+        b.push("WITH w(acc) AS (");
+        b.push_values(padded(chunk), |mut row, w| {
+            row.push_bind(w.map(|w| w.account.as_str()));
+        });
+        b.push(") SELECT acc AS account FROM w WHERE acc IS NOT NULL AND NOT EXISTS (SELECT 1 FROM engine_state e WHERE e.account = w.acc AND e.written_by = ")
             .push_bind(&token)
-            .push(" AND account IN (");
-        let mut list = b.separated(", ");
-        for w in padded(chunk) {
-            list.push_bind(w.map(|w| w.account.as_str()));
-        }
-        b.push("); ");
+            .push("); ");
     }
     b.push("COMMIT");
     // Unless the list ran to its COMMIT, the transaction may still be open on
@@ -310,18 +311,12 @@ pub(crate) async fn commit_engine_states(
     };
     drop(guard.0.take());
     store.checkpoint.notify_one();
-    let mut won = std::collections::HashSet::with_capacity(rows.len());
-    for r in &rows {
-        won.insert(
+    rows.iter()
+        .map(|r| {
             r.try_get::<String, _>("account")
-                .map_err(|e| StoreError::Corrupt(format!("account: {e}")))?,
-        );
-    }
-    Ok(writes
-        .iter()
-        .filter(|w| !won.contains(&w.account))
-        .map(|w| w.account.clone())
-        .collect())
+                .map_err(|e| StoreError::Corrupt(format!("account: {e}")))
+        })
+        .collect()
 }
 
 impl_store!(
