@@ -203,10 +203,10 @@ fn push_for_winners<'a>(
     }
 }
 
-/// The states, the applied ids, the effects and the accounts whose write did not hold, as one
-/// list of statements sent at once, inside its own transaction: one
-/// hand-off to the database for the whole batch (SQLite, where every
-/// statement is a trip to the connection's thread). The applied ids and the
+/// The states, the applied ids, the effects and the accounts whose write did not
+/// hold, as one list of statements sent at once, inside its own transaction: one
+/// hand-off to the database for the whole batch (SQLite, where every statement is a
+/// trip to the connection's thread). The applied ids and the
 /// effects go in only for accounts carrying this commit's token, so only where
 /// the version check held.
 ///

@@ -151,10 +151,9 @@ impl App {
                 }
             }
             n += done.len();
-            for _ in &done {
-                self.metrics.inc("hearth_engine_effects_swept_total", &[]);
-            }
             self.store.forget_effects(&done).await?;
+            self.metrics
+                .add("hearth_engine_effects_swept_total", &[], done.len() as u64);
             if rows.len() < SWEEP_BATCH as usize {
                 return Ok(n);
             }

@@ -4,9 +4,10 @@
 //! Per batch the writer loads the accounts' states (unless it holds them from its own
 //! last commit), runs each account's events through the engine in arrival order in
 //! memory, and commits every changed state together with the applied event ids and
-//! decisions, and with what must follow from them ([`super::effects`]). It does not look the ids up first: an id applied before makes the
-//! commit fail whole on the applied-ids key, and the next round looks the batch's ids
-//! up and answers those events with their stored decisions. An account that another
+//! decisions, and with what must follow from them ([`super::effects`]). It does not
+//! look the ids up first: an id applied before makes the commit fail whole on the
+//! applied-ids key, and the next round looks the batch's ids up and answers those
+//! events with their stored decisions. An account that another
 //! node changed first is reloaded and decided again, so no update is lost; a caller
 //! is answered only after the commit that holds its event, so no acknowledged event
 //! is lost. A full queue is refused at once (503) rather than letting waits grow
