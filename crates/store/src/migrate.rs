@@ -57,6 +57,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "engine_effects",
         sql: include_str!("../migrations/sqlite/0010_engine_effects.sql"),
     },
+    Migration {
+        version: 11,
+        name: "applied_ids_by_id",
+        sql: include_str!("../migrations/sqlite/0011_applied_ids_by_id.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -110,6 +115,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "engine_effects",
         sql: include_str!("../migrations/postgres/0010_engine_effects.sql"),
     },
+    Migration {
+        version: 11,
+        name: "applied_ids_by_id",
+        sql: include_str!("../migrations/postgres/0011_applied_ids_by_id.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
@@ -162,3 +172,82 @@ macro_rules! run_migrations {
 }
 
 pub(crate) use run_migrations;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::SQLITE;
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    /// A database written before applied ids were keyed by the id first keeps every
+    /// id, still refuses one applied twice, and still takes one id on two accounts.
+    #[tokio::test]
+    async fn rekeying_applied_ids_keeps_them_on_sqlite() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let (old, new): (Vec<_>, Vec<_>) = SQLITE.iter().partition(|m| m.version < 11);
+        assert!(!new.is_empty(), "the re-keying migration is listed");
+        sqlx::query(super::CREATE_TABLE)
+            .execute(&pool)
+            .await
+            .unwrap();
+        for m in &old {
+            sqlx::raw_sql(m.sql).execute(&pool).await.unwrap();
+            sqlx::query("INSERT INTO schema_migrations VALUES ($1, $2, 0)")
+                .bind(m.version)
+                .bind(m.name)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql(
+            "INSERT INTO applied_events VALUES ('a', 'e1', '{\"d\":1}', 5), ('b', 'e1', '{\"d\":2}', 6)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+
+        let applied = async { run_migrations!(pool, SQLITE, None::<&str>) }
+            .await
+            .unwrap();
+        assert_eq!(
+            applied.iter().map(|a| a.0).collect::<Vec<_>>(),
+            new.iter().map(|m| m.version).collect::<Vec<_>>()
+        );
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT account, event_id, decision, applied_at FROM applied_events ORDER BY account",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("a".into(), "e1".into(), "{\"d\":1}".into(), 5),
+                ("b".into(), "e1".into(), "{\"d\":2}".into(), 6)
+            ]
+        );
+        let twice = sqlx::raw_sql("INSERT INTO applied_events VALUES ('a', 'e1', '{}', 7)")
+            .execute(&pool)
+            .await;
+        assert!(twice.is_err(), "{twice:?}");
+        sqlx::raw_sql("INSERT INTO applied_events VALUES ('c', 'e1', '{}', 7)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        // Pruning by age still has its index.
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+            "EXPLAIN QUERY PLAN DELETE FROM applied_events WHERE applied_at < 6",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(
+            plan.iter().any(|p| p.3.contains("applied_events_at")),
+            "{plan:?}"
+        );
+    }
+}
