@@ -60,11 +60,11 @@ impl PgStore {
             .max_connections(4)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(3))
-            // Planned per batch: see COMMIT_SQL.
-            .connect_with(
-                opts.clone()
-                    .options([("plan_cache_mode", "force_custom_plan")]),
-            )
+            // Planned once per connection, with keyed lookups: see COMMIT_SQL.
+            .connect_with(opts.clone().options([
+                ("plan_cache_mode", "force_generic_plan"),
+                ("enable_seqscan", "off"),
+            ]))
             .await
             .map_err(db_err)?;
         let pool = PgPoolOptions::new()
@@ -120,10 +120,14 @@ impl PgStore {
 
 /// The engine-state commit as one statement of fixed text, whatever the batch: the
 /// states, the applied ids and the effects travel as arrays (`UNNEST`), so the
-/// statement is parsed once per connection, and its eleven parameters stay far from
-/// any bind limit. The write path's connections plan it for each batch's arrays
-/// (`plan_cache_mode = force_custom_plan`): a generic plan, blind to their length,
-/// chose to scan `engine_state` whole and halved throughput (BENCHMARKS.md, session 4).
+/// statement is parsed and planned once per connection, and its eleven parameters stay
+/// far from any bind limit. The write path's connections keep one generic plan
+/// (`plan_cache_mode = force_generic_plan`) with sequential scans priced out
+/// (`enable_seqscan = off`), so it probes `engine_state` by its key whatever the table
+/// held when it was planned: left to itself, a generic plan made while the table was
+/// small scanned it whole and halved throughput (BENCHMARKS.md, session 4), and
+/// planning each batch afresh instead was 30 % of PostgreSQL's CPU time under access
+/// load (session 7). Every statement on these connections is a keyed lookup or write.
 /// Data-modifying CTEs update the states still at their expected version, insert the
 /// new ones, and insert the applied ids and effects joined to the rows that were
 /// written, all under the statement's own transaction. Two nodes committing
