@@ -239,12 +239,11 @@ mod tests {
             .await
             .unwrap();
         // Pruning by age still has its index.
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-            "EXPLAIN QUERY PLAN DELETE FROM applied_events WHERE applied_at < 6",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as("EXPLAIN QUERY PLAN DELETE FROM applied_events WHERE applied_at < 6")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
         assert!(
             plan.iter().any(|p| p.3.contains("applied_events_at")),
             "{plan:?}"
