@@ -206,3 +206,50 @@ crate::engine::impl_engine_store!(
          FOR UPDATE SKIP LOCKED) RETURNING id, account, effects"
 );
 crate::retention::impl_retention!(crate::PgStore);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::{PgStore, COMMIT_SQL};
+
+    /// The write path's connections probe `engine_state` by its key with their one
+    /// generic plan even when it is made on an empty table, where a plan left to
+    /// itself scans the table whole (and keeps doing so once it holds millions).
+    /// PostgreSQL only: runs when `HEARTH_TEST_DATABASE_URL` names one (as in CI).
+    #[tokio::test]
+    async fn the_commit_plan_probes_states_by_key_on_an_empty_table() {
+        let Some(url) = crate::testkit::backend_url().filter(|u| u.starts_with("postgres"))
+        else {
+            return;
+        };
+        let schema = format!("hearth_test_plan_{}", std::process::id());
+        let store = PgStore::connect_in_schema(&url, Some(&schema)).await.unwrap();
+        let mut conn = store.engine_pool().acquire().await.unwrap();
+        sqlx::raw_sql(&format!(
+            "PREPARE plan_probe(text[], bigint[], text[], bigint, text[], text[], text[], \
+             text[], text[], text[], bigint) AS {COMMIT_SQL}"
+        ))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let rows = sqlx::raw_sql(
+            "EXPLAIN EXECUTE plan_probe('{a,b}', '{1,1}', '{x,y}', 5, '{a}', '{e1}', '{d}', \
+             '{}', '{}', '{}', 6)",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        let plan: Vec<String> = rows
+            .iter()
+            .map(|r| sqlx::Row::get::<String, _>(r, 0))
+            .collect();
+        let plan = plan.join("\n");
+        drop(conn);
+        store.drop_schema(&schema).await.unwrap();
+        assert!(
+            plan.contains("Index Scan using engine_state_pkey on engine_state"),
+            "{plan}"
+        );
+        assert!(!plan.contains("Seq Scan on engine_state"), "{plan}");
+    }
+}
