@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# CPU time per request of GET /healthz and POST /v1/access (bench/wrk/access.lua), read
+# from /proc rather than inferred from req/s: the server's own CPU (/proc/<pid>/stat)
+# and the whole machine's (/proc/stat: wrk, the server and PostgreSQL together). Less
+# at the mercy of a noisy machine than throughput, and what the ratio target is made of.
+#
+#   BENCH_BIN=target/release/hearth bash bench/cpu_per_request.sh             # SQLite
+#   BENCH_BIN=... DATABASE_URL=postgres://postgres@127.0.0.1:5432/DB bash bench/cpu_per_request.sh
+#
+# One fresh server (and data folder) per call; wrk -t2 -c32 for DURATION each. Only
+# 127.0.0.1 is contacted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BENCH_BIN:-target/release/hearth}
+DURATION=${DURATION:-6s}
+KEY="bench-key-$$-$RANDOM"
+DATA=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$DATA/hearth.toml" <<EOT
+listen = "127.0.0.1:$PORT"
+data_dir = "$DATA"
+database_url = "${DATABASE_URL:-}"
+api_keys = ["$KEY"]
+EOT
+HEARTH_LOG=warn "$BIN" serve --config "$DATA/hearth.toml" >"$DATA/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
+BASE="http://127.0.0.1:$PORT"
+for _ in $(seq 1 300); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+BENCH_KEY=$KEY wrk -t1 -c4 -d2s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
+
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+hz=$(getconf CLK_TCK)
+line=""
+for what in healthz access; do
+  s0=$(server_ticks); m0=$(machine_ticks)
+  if [ "$what" = healthz ]; then
+    out=$(wrk -t2 -c32 -d"$DURATION" "$BASE/healthz")
+  else
+    out=$(BENCH_KEY=$KEY wrk -t2 -c32 -d"$DURATION" -s bench/wrk/access.lua "$BASE/v1/access")
+  fi
+  s1=$(server_ticks); m1=$(machine_ticks)
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+  line+=$(awk -v w="$what" -v r="$rps" -v n="$n" -v s=$((s1 - s0)) -v m=$((m1 - m0)) -v hz="$hz" \
+    'BEGIN {printf "%s %s req/s, server %.1f us, machine %.1f us per request; ", w, r, s*1e6/hz/n, m*1e6/hz/n}')
+done
+echo "$line"
