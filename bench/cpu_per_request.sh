@@ -11,22 +11,13 @@
 # 127.0.0.1 is contacted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BENCH_BIN:-target/release/hearth}
+BENCH_BIN=${BENCH_BIN:-target/release/hearth}
 DURATION=${DURATION:-6s}
 KEY="bench-key-$$-$RANDOM"
-DATA=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$DATA/hearth.toml" <<EOT
-listen = "127.0.0.1:$PORT"
-data_dir = "$DATA"
-database_url = "${DATABASE_URL:-}"
-api_keys = ["$KEY"]
-EOT
-HEARTH_LOG=warn "$BIN" serve --config "$DATA/hearth.toml" >"$DATA/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
-BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 300); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+# shellcheck source=bench/server.sh
+. bench/server.sh
+start_server "${DATABASE_URL:-}"
+trap stop_server EXIT
 BENCH_KEY=$KEY wrk -t1 -c4 -d2s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
 
 server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }

@@ -33,6 +33,9 @@ if [ -z "${BENCH_BIN:-}" ]; then
 fi
 HASH_TIME_BIN=${HASH_TIME_BIN:-target/release/examples/hash_time}
 
+# shellcheck source=bench/server.sh
+. bench/server.sh
+
 log() { echo "$*" | tee -a "$OUT"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -56,32 +59,6 @@ run_wrk() { # name script-or-empty path conns duration
   rm -f "$f"
 }
 
-start_server() { # database-url
-  DATA=$(mktemp -d)
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  cat >"$DATA/hearth.toml" <<EOF
-listen = "127.0.0.1:$PORT"
-data_dir = "$DATA"
-database_url = "$1"
-api_keys = ["$KEY"]
-
-EOF
-  # Logs at warn: request logging is not what is measured.
-  HEARTH_LOG=warn "$BENCH_BIN" serve --config "$DATA/hearth.toml" >"$DATA/serve.log" 2>&1 &
-  SERVER=$!
-  BASE="http://127.0.0.1:$PORT"
-  for _ in $(seq 1 300); do
-    curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  echo "server did not start; log:" >&2; cat "$DATA/serve.log" >&2; exit 1
-}
-
-stop_server() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-  rm -rf "$DATA"
-}
 
 create_accounts() {
   for i in $(seq 0 $((ACCOUNTS - 1))); do

@@ -1,0 +1,30 @@
+# Shared by the benchmark scripts: one `hearth serve` on a fresh data folder and a
+# free loopback port. Needs BENCH_BIN (the binary) and KEY (its platform API key);
+# sets DATA, SERVER (the pid) and BASE (the URL).
+
+start_server() { # database-url
+  DATA=$(mktemp -d)
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat >"$DATA/hearth.toml" <<EOF
+listen = "127.0.0.1:$PORT"
+data_dir = "$DATA"
+database_url = "$1"
+api_keys = ["$KEY"]
+
+EOF
+  # Logs at warn: request logging is not what is measured.
+  HEARTH_LOG=warn "$BENCH_BIN" serve --config "$DATA/hearth.toml" >"$DATA/serve.log" 2>&1 &
+  SERVER=$!
+  BASE="http://127.0.0.1:$PORT"
+  for _ in $(seq 1 300); do
+    curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "server did not start; log:" >&2; cat "$DATA/serve.log" >&2; exit 1
+}
+
+stop_server() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  rm -rf "$DATA"
+}
