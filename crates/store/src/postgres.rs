@@ -218,12 +218,13 @@ mod tests {
     /// PostgreSQL only: runs when `HEARTH_TEST_DATABASE_URL` names one (as in CI).
     #[tokio::test]
     async fn the_commit_plan_probes_states_by_key_on_an_empty_table() {
-        let Some(url) = crate::testkit::backend_url().filter(|u| u.starts_with("postgres"))
-        else {
+        let Some(url) = crate::testkit::backend_url().filter(|u| u.starts_with("postgres")) else {
             return;
         };
         let schema = format!("hearth_test_plan_{}", std::process::id());
-        let store = PgStore::connect_in_schema(&url, Some(&schema)).await.unwrap();
+        let store = PgStore::connect_in_schema(&url, Some(&schema))
+            .await
+            .unwrap();
         let mut conn = store.engine_pool().acquire().await.unwrap();
         sqlx::raw_sql(&format!(
             "PREPARE plan_probe(text[], bigint[], text[], bigint, text[], text[], text[], \
