@@ -59,7 +59,6 @@ run_wrk() { # name script-or-empty path conns duration
   rm -f "$f"
 }
 
-
 create_accounts() {
   for i in $(seq 0 $((ACCOUNTS - 1))); do
     curl -fs -XPOST "$BASE/v1/accounts" -H 'content-type: application/json' \
