@@ -26,7 +26,8 @@ fn main() {
     let stored = hasher
         .hash("Correct-Horse-7-Battery", &mut rng)
         .expect("hash");
-    // One verification first, so each thread's working buffer exists before timing.
+    // One verification first, untimed: the first working buffer is allocated then (a
+    // second thread allocates its own inside its first timed verification).
     std::hint::black_box(hasher.verify("Correct-Horse-7-Battery", &stored));
     let began = Instant::now();
     let mut ms: Vec<f64> = std::thread::scope(|s| {
