@@ -12,6 +12,8 @@
 use hearth_core::password::{HashParams, PasswordHasher};
 use std::time::Instant;
 
+const PASSWORD: &str = "Correct-Horse-7-Battery";
+
 fn main() {
     let arg = |i: usize, default: usize| -> usize {
         std::env::args()
@@ -23,12 +25,10 @@ fn main() {
     let (n, threads) = (arg(1, 20), arg(2, 1));
     let hasher = PasswordHasher::new(HashParams::default()).expect("default parameters");
     let mut rng = rand::rngs::OsRng;
-    let stored = hasher
-        .hash("Correct-Horse-7-Battery", &mut rng)
-        .expect("hash");
+    let stored = hasher.hash(PASSWORD, &mut rng).expect("hash");
     // One verification first, untimed: the first working buffer is allocated then (a
     // second thread allocates its own inside its first timed verification).
-    std::hint::black_box(hasher.verify("Correct-Horse-7-Battery", &stored));
+    std::hint::black_box(hasher.verify(PASSWORD, &stored));
     let began = Instant::now();
     let mut ms: Vec<f64> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
@@ -37,7 +37,7 @@ fn main() {
                     (0..n)
                         .map(|_| {
                             let t = Instant::now();
-                            std::hint::black_box(hasher.verify("Correct-Horse-7-Battery", &stored));
+                            std::hint::black_box(hasher.verify(PASSWORD, &stored));
                             t.elapsed().as_secs_f64() * 1000.0
                         })
                         .collect::<Vec<_>>()
