@@ -126,6 +126,7 @@ fn migrate_with_retention_truncates_old_addresses() {
                     user_agent: None,
                     location: None,
                     device_key_hash: None,
+                    audit: None,
                     now: now.plus(-days * 86_400_000),
                 })
                 .await

@@ -416,6 +416,7 @@ async fn a_serving_node_truncates_old_addresses_on_its_interval() {
                 user_agent: None,
                 location: None,
                 device_key_hash: None,
+                audit: None,
                 now: now.plus(-days * 86_400_000),
             })
             .await

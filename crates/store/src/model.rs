@@ -69,6 +69,9 @@ pub struct NewSession {
     /// Keyed hash of the device key handed to the device at this sign-in.
     pub device_key_hash: Option<Vec<u8>>,
     pub now: Timestamp,
+    /// The audit record of the sign-in, written in the same transaction as the
+    /// session: neither exists without the other, and it costs one commit.
+    pub audit: Option<NewAudit>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

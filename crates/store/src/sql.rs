@@ -178,6 +178,19 @@ macro_rules! impl_store {
             }
         }
 
+        /// The insert of one audit record, returning its id.
+        fn insert_audit(e: &NewAudit) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments<'_>> {
+            sqlx::query(
+                "INSERT INTO audit (account_id, at, kind, ip, device_id, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(&e.account_id)
+            .bind(e.at.0)
+            .bind(&e.kind)
+            .bind(&e.ip)
+            .bind(&e.device_id)
+            .bind(&e.detail)
+        }
+
         #[async_trait::async_trait]
         impl crate::Store for $store {
             fn backend(&self) -> &'static str {
@@ -296,6 +309,7 @@ macro_rules! impl_store {
                     "INSERT INTO sessions (id, account_id, token_hash, device_id, device_type, name, ip, user_agent, location, created_at, last_seen_at, device_key_hash) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING {SESSION_COLS}"
                 );
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let row = sqlx::query(&sql)
                     .bind(&new.id)
                     .bind(&new.account_id)
@@ -308,9 +322,13 @@ macro_rules! impl_store {
                     .bind(&new.location)
                     .bind(new.now.0)
                     .bind(&new.device_key_hash)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                if let Some(a) = &new.audit {
+                    insert_audit(a).execute(&mut *tx).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
                 rows::session(&row)
             }
 
@@ -467,18 +485,7 @@ macro_rules! impl_store {
             }
 
             async fn append_audit(&self, e: &NewAudit) -> crate::Result<i64> {
-                let row = sqlx::query(
-                    "INSERT INTO audit (account_id, at, kind, ip, device_id, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                )
-                .bind(&e.account_id)
-                .bind(e.at.0)
-                .bind(&e.kind)
-                .bind(&e.ip)
-                .bind(&e.device_id)
-                .bind(&e.detail)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_err)?;
+                let row = insert_audit(e).fetch_one(&self.pool).await.map_err(db_err)?;
                 sqlx::Row::try_get(&row, "id").map_err(db_err)
             }
 

@@ -24,6 +24,7 @@ fn session(id: &str, ip: &str, at: i64) -> NewSession {
         user_agent: None,
         location: None,
         device_key_hash: None,
+        audit: None,
         now: Timestamp(at),
     }
 }

@@ -32,6 +32,7 @@ fn session(id: &str, account: &str, token: u8, now: i64) -> NewSession {
         user_agent: Some("Hearth-Test/1".into()),
         location: Some("Lisbon, PT".into()),
         device_key_hash: Some(vec![token; 16]),
+        audit: None,
         now: Timestamp(now),
     }
 }
@@ -156,6 +157,41 @@ async fn sessions_list_rename_and_sign_out() {
     assert!(s.list_sessions("a1").await.unwrap().is_empty());
     // The other account is untouched.
     assert_eq!(s.list_sessions("a2").await.unwrap().len(), 1);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_session_and_its_audit_record_commit_together() {
+    let db = test_db().await.unwrap();
+    let s = &db.store;
+    s.create_account(&account("a1", "o@example.com"))
+        .await
+        .unwrap();
+    let with_audit = |id: &str, token: u8| NewSession {
+        audit: Some(NewAudit {
+            account_id: Some("a1".into()),
+            at: Timestamp(10),
+            kind: "sign_in_succeeded".into(),
+            ip: Some("203.0.113.7".into()),
+            device_id: Some(format!("dev-{id}")),
+            detail: format!(r#"{{"session":"{id}"}}"#),
+        }),
+        ..session(id, "a1", token, 10)
+    };
+    s.create_session(&with_audit("s1", 1)).await.unwrap();
+    let log = s.audit_for_account("a1", 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].kind, "sign_in_succeeded");
+    assert_eq!(log[0].detail["session"], "s1");
+
+    // A session refused (its id is taken) leaves no audit record behind.
+    let refused = s.create_session(&with_audit("s1", 2)).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert_eq!(s.audit_for_account("a1", 10).await.unwrap().len(), 1);
+    assert!(s.session_by_token(&[2; 32]).await.unwrap().is_none());
     db.cleanup().await;
 }
 

@@ -55,16 +55,29 @@ impl App {
         detail: serde_json::Value,
     ) -> ServiceResult<()> {
         self.store
-            .append_audit(&NewAudit {
-                account_id: account.map(str::to_owned),
-                at: self.clock.now(),
-                kind: kind.to_owned(),
-                ip: client.map(|c| c.ip.to_string()),
-                device_id: device.map(str::to_owned),
-                detail: detail.to_string(),
-            })
+            .append_audit(&self.audit_record(account, kind, client, device, detail))
             .await?;
         Ok(())
+    }
+
+    /// An audit record stamped now, for [`App::audit`] or to be written with the
+    /// change it records.
+    pub(crate) fn audit_record(
+        &self,
+        account: Option<&str>,
+        kind: &str,
+        client: Option<&Client>,
+        device: Option<&str>,
+        detail: serde_json::Value,
+    ) -> NewAudit {
+        NewAudit {
+            account_id: account.map(str::to_owned),
+            at: self.clock.now(),
+            kind: kind.to_owned(),
+            ip: client.map(|c| c.ip.to_string()),
+            device_id: device.map(str::to_owned),
+            detail: detail.to_string(),
+        }
     }
 
     /// Checks a candidate password against the policy and the optional breach list.
@@ -419,10 +432,23 @@ impl App {
             None,
         );
         let location = self.locate(&sign_in);
+        let session_id = format!("ses_{}", random_hex(12));
+        let how = if verified_by.is_some() {
+            "sign_in_code"
+        } else {
+            "password"
+        };
+        let audit = self.audit_record(
+            Some(&account.id),
+            "sign_in_succeeded",
+            Some(client),
+            Some(&device_id),
+            json!({"session": session_id, "with": how}),
+        );
         let session = self
             .store
             .create_session(&NewSession {
-                id: format!("ses_{}", random_hex(12)),
+                id: session_id,
                 account_id: account.id.clone(),
                 token_hash: self.key.mac("session", &[token.as_bytes()]).to_vec(),
                 device_key_hash: Some(
@@ -437,23 +463,11 @@ impl App {
                 user_agent: client.user_agent.clone(),
                 location,
                 now: t,
+                audit: Some(audit),
             })
             .await?;
         self.metrics
             .inc("hearth_sign_ins_total", &[("result", "succeeded")]);
-        let how = if verified_by.is_some() {
-            "sign_in_code"
-        } else {
-            "password"
-        };
-        self.audit(
-            Some(&account.id),
-            "sign_in_succeeded",
-            Some(client),
-            Some(&device_id),
-            json!({"session": session.id, "with": how}),
-        )
-        .await?;
         let mut decision = self.access(sign_in).await?;
         if let Some(method) = verified_by {
             decision = self
