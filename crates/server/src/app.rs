@@ -3,12 +3,12 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::secrets::{load_or_create, ApiKeys, SecretError, ServerKey};
+use crate::service::hashing::HashPool;
 use hearth_core::engine::Engine;
 use hearth_core::password::{PasswordError, PasswordHasher, PasswordPolicy};
 use hearth_store::{Counters, Store};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -35,8 +35,9 @@ pub struct App {
     /// The optional offline breached-password corpus.
     pub breached: Option<crate::breach::BreachList>,
     pub hasher: PasswordHasher,
-    /// Bounds the Argon2 work in flight so sign-in floods cannot starve the runtime.
-    pub hash_slots: Semaphore,
+    /// The threads that run Argon2 (`[hashing] max_concurrent` of them), so sign-in
+    /// floods cannot starve the runtime.
+    pub hashing: HashPool,
     /// Verified against when an e-mail is unknown, so both paths cost one hash.
     pub dummy_hash: String,
     pub engine: Engine,
@@ -122,7 +123,8 @@ impl App {
             policy,
             breached,
             hasher,
-            hash_slots: Semaphore::new(slots),
+            hashing: HashPool::start(slots)
+                .map_err(|e| StartError::Other(format!("starting the hashing threads: {e}")))?,
             dummy_hash,
             engine: Engine::new(config.engine.clone()),
             enricher: hearth_events::geo::Enricher::open(
