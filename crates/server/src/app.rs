@@ -3,12 +3,12 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::secrets::{load_or_create, ApiKeys, SecretError, ServerKey};
-use crate::service::hashing::HashPool;
 use hearth_core::engine::Engine;
 use hearth_core::password::{PasswordError, PasswordHasher, PasswordPolicy};
 use hearth_store::{Counters, Store};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -35,9 +35,8 @@ pub struct App {
     /// The optional offline breached-password corpus.
     pub breached: Option<crate::breach::BreachList>,
     pub hasher: PasswordHasher,
-    /// The threads that run Argon2 (`[hashing] max_concurrent` of them), so sign-in
-    /// floods cannot starve the runtime.
-    pub hashing: HashPool,
+    /// Bounds the Argon2 work in flight so sign-in floods cannot starve the runtime.
+    pub hash_slots: Semaphore,
     /// Verified against when an e-mail is unknown, so both paths cost one hash.
     pub dummy_hash: String,
     pub engine: Engine,
@@ -123,8 +122,7 @@ impl App {
             policy,
             breached,
             hasher,
-            hashing: HashPool::start(slots)
-                .map_err(|e| StartError::Other(format!("starting the hashing threads: {e}")))?,
+            hash_slots: Semaphore::new(slots),
             dummy_hash,
             engine: Engine::new(config.engine.clone()),
             enricher: hearth_events::geo::Enricher::open(

@@ -97,18 +97,30 @@ impl App {
     }
 
     pub(crate) async fn hash_new_password(&self, password: &str) -> ServiceResult<String> {
+        let _slot = self
+            .hash_slots
+            .acquire()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let hasher = self.hasher.clone();
         let pw = password.to_owned();
-        self.hashing
-            .run(move || hasher.hash(&pw, &mut rand::rngs::OsRng))
-            .await?
+        tokio::task::spawn_blocking(move || hasher.hash(&pw, &mut rand::rngs::OsRng))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
             .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     async fn verify_password(&self, password: &str, stored: &str) -> ServiceResult<HashCheck> {
+        let _slot = self
+            .hash_slots
+            .acquire()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let hasher = self.hasher.clone();
         let (pw, stored) = (password.to_owned(), stored.to_owned());
-        self.hashing.run(move || hasher.verify(&pw, &stored)).await
+        tokio::task::spawn_blocking(move || hasher.verify(&pw, &stored))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     fn require_strong(&self, password: &str, email: &str) -> ServiceResult<()> {

@@ -6,7 +6,6 @@ pub mod accounts;
 pub mod codes;
 pub mod devices;
 pub mod effects;
-pub mod hashing;
 pub mod notify;
 pub mod phishing;
 pub mod writer;
