@@ -59,20 +59,6 @@ run_wrk() { # name script-or-empty path conns duration
   rm -f "$f"
 }
 
-create_accounts() {
-  for i in $(seq 0 $((ACCOUNTS - 1))); do
-    curl -fs -XPOST "$BASE/v1/accounts" -H 'content-type: application/json' \
-      -d "{\"email\":\"signin-$i@bench.hearth\",\"password\":\"Correct-Horse-7-Battery\"}" >/dev/null
-  done
-  # One sign-in per account and device first, so the measured sign-ins are of known devices.
-  for i in $(seq 0 $((ACCOUNTS - 1))); do
-    for t in $(seq 1 "$THREADS"); do
-      curl -fs -XPOST "$BASE/v1/sessions" -H 'content-type: application/json' \
-        -d "{\"email\":\"signin-$i@bench.hearth\",\"password\":\"Correct-Horse-7-Battery\",\"device_id\":\"bench-tv-$t\",\"device_type\":\"tv\",\"device_name\":\"Bench TV\"}" >/dev/null
-    done
-  done
-}
-
 log "# bench/load.sh $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)"
 log "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); wrk -t$THREADS -c$CONNS -d$DURATION"
 read -r hash_med hash_min < <("$HASH_TIME_BIN" 20 | awk '{print $2, $4}')

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 BENCH_BIN=${BENCH_BIN:-target/release/hearth}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 ACCOUNTS=8
+THREADS=2
 KEY="bench-key-$$-$RANDOM"
 # shellcheck source=bench/server.sh
 . bench/server.sh
@@ -20,15 +21,7 @@ DB="hearth_flushes_$$"
 psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
 start_server "$PG_URL/$DB"
 trap 'stop_server; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB" >/dev/null' EXIT
-# The accounts, and one sign-in per account and device, as bench/load.sh does.
-for i in $(seq 0 $((ACCOUNTS - 1))); do
-  curl -fs -XPOST "$BASE/v1/accounts" -H 'content-type: application/json' \
-    -d "{\"email\":\"signin-$i@bench.hearth\",\"password\":\"Correct-Horse-7-Battery\"}" >/dev/null
-  for t in 1 2; do
-    curl -fs -XPOST "$BASE/v1/sessions" -H 'content-type: application/json' \
-      -d "{\"email\":\"signin-$i@bench.hearth\",\"password\":\"Correct-Horse-7-Battery\",\"device_id\":\"bench-tv-$t\",\"device_type\":\"tv\",\"device_name\":\"Bench TV\"}" >/dev/null
-  done
-done
+create_accounts
 sleep 1
 stats() {
   psql "$PG_URL/postgres" -Atc "SELECT wal_sync, wal_records,

@@ -1,6 +1,8 @@
 # Shared by the benchmark scripts: one `hearth serve` on a fresh data folder and a
 # free loopback port. Needs BENCH_BIN (the binary) and KEY (its platform API key);
-# sets DATA, SERVER (the pid) and BASE (the URL).
+# sets DATA, SERVER (the pid) and BASE (the URL). create_accounts makes ACCOUNTS accounts
+# (default 8) for bench/wrk/signin.lua and signs each in once from THREADS devices
+# (default 2), so the measured sign-ins are of known devices.
 
 start_server() { # database-url
   DATA=$(mktemp -d)
@@ -27,4 +29,18 @@ stop_server() {
   kill "$SERVER" 2>/dev/null || true
   wait "$SERVER" 2>/dev/null || true
   rm -rf "$DATA"
+}
+
+create_accounts() {
+  for i in $(seq 0 $((${ACCOUNTS:-8} - 1))); do
+    curl -fs -XPOST "$BASE/v1/accounts" -H 'content-type: application/json' \
+      -d "{\"email\":\"signin-$i@bench.hearth\",\"password\":\"Correct-Horse-7-Battery\"}" >/dev/null
+  done
+  # One sign-in per account and device first, so the measured sign-ins are of known devices.
+  for i in $(seq 0 $((${ACCOUNTS:-8} - 1))); do
+    for t in $(seq 1 "${THREADS:-2}"); do
+      curl -fs -XPOST "$BASE/v1/sessions" -H 'content-type: application/json' \
+        -d "{\"email\":\"signin-$i@bench.hearth\",\"password\":\"Correct-Horse-7-Battery\",\"device_id\":\"bench-tv-$t\",\"device_type\":\"tv\",\"device_name\":\"Bench TV\"}" >/dev/null
+    done
+  done
 }
