@@ -37,6 +37,9 @@ pub struct App {
     pub hasher: PasswordHasher,
     /// Bounds the Argon2 work in flight so sign-in floods cannot starve the runtime.
     pub hash_slots: Semaphore,
+    /// Held as well by every hash started while access events queue up
+    /// (`[hashing] busy_backlog`): then hashes run one at a time.
+    pub busy_hash_slot: Semaphore,
     /// Verified against when an e-mail is unknown, so both paths cost one hash.
     pub dummy_hash: String,
     pub engine: Engine,
@@ -123,6 +126,7 @@ impl App {
             breached,
             hasher,
             hash_slots: Semaphore::new(slots),
+            busy_hash_slot: Semaphore::new(1),
             dummy_hash,
             engine: Engine::new(config.engine.clone()),
             enricher: hearth_events::geo::Enricher::open(

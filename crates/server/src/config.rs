@@ -154,6 +154,10 @@ pub struct HashingConfig {
     pub parallelism: u32,
     /// Hashes computed at once; 0 means one per core.
     pub max_concurrent: usize,
+    /// When at least this many access events wait for the write path, hashes start
+    /// one at a time, so a flood of sign-ins leaves the other cores to access events;
+    /// 0 turns this off.
+    pub busy_backlog: usize,
 }
 
 impl Default for HashingConfig {
@@ -164,6 +168,7 @@ impl Default for HashingConfig {
             iterations: p.iterations,
             parallelism: p.parallelism,
             max_concurrent: 0,
+            busy_backlog: 4,
         }
     }
 }

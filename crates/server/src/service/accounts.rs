@@ -10,6 +10,10 @@ use hearth_courier::templates::Notice;
 use hearth_store::{Account, NewAccount, NewAudit, NewSession, Role, Session};
 use serde::Serialize;
 use serde_json::json;
+use tokio::sync::SemaphorePermit;
+
+/// A turn to hash: a slot, and while access events queue up, the busy-time slot.
+type HashTurn<'a> = (SemaphorePermit<'a>, Option<SemaphorePermit<'a>>);
 
 pub struct SignUp {
     pub email: String,
@@ -96,12 +100,31 @@ impl App {
         self.policy.check(candidate, email, breached)
     }
 
-    pub(crate) async fn hash_new_password(&self, password: &str) -> ServiceResult<String> {
-        let _slot = self
-            .hash_slots
-            .acquire()
+    /// Waits for a turn to hash: one of `[hashing] max_concurrent` slots, and while
+    /// access events queue for the write path, the single busy-time slot as well.
+    /// Sign-ins then take one core rather than all of them, and the decisions
+    /// playback waits for keep the rest.
+    async fn hash_turn(&self) -> ServiceResult<HashTurn<'_>> {
+        self.hash_turn_at(self.writer.get().map_or(0, |w| w.backlog()))
             .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    }
+
+    /// [`App::hash_turn`] with `backlog` access events waiting.
+    async fn hash_turn_at(&self, backlog: usize) -> ServiceResult<HashTurn<'_>> {
+        let closed = |e: tokio::sync::AcquireError| ServiceError::Internal(e.to_string());
+        let slot = self.hash_slots.acquire().await.map_err(closed)?;
+        let threshold = self.config.hashing.busy_backlog;
+        let busy = threshold > 0 && backlog >= threshold;
+        let busy_slot = if busy {
+            Some(self.busy_hash_slot.acquire().await.map_err(closed)?)
+        } else {
+            None
+        };
+        Ok((slot, busy_slot))
+    }
+
+    pub(crate) async fn hash_new_password(&self, password: &str) -> ServiceResult<String> {
+        let _turn = self.hash_turn().await?;
         let hasher = self.hasher.clone();
         let pw = password.to_owned();
         tokio::task::spawn_blocking(move || hasher.hash(&pw, &mut rand::rngs::OsRng))
@@ -111,11 +134,7 @@ impl App {
     }
 
     async fn verify_password(&self, password: &str, stored: &str) -> ServiceResult<HashCheck> {
-        let _slot = self
-            .hash_slots
-            .acquire()
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let _turn = self.hash_turn().await?;
         let hasher = self.hasher.clone();
         let (pw, stored) = (password.to_owned(), stored.to_owned());
         tokio::task::spawn_blocking(move || hasher.verify(&pw, &stored))
@@ -760,5 +779,68 @@ fn default_device_name(kind: DeviceType, user_agent: Option<&str>) -> String {
     match user_agent.and_then(|ua| ua.split(['/', ' ', ';']).find(|s| s.len() > 2)) {
         Some(product) => format!("{base} ({})", product.chars().take(24).collect::<String>()),
         None => base.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::testkit::TestServer;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Whether a future finishes at its first poll.
+    fn ready_now<F: Future>(f: F) -> bool {
+        let mut f = pin!(f);
+        matches!(
+            f.as_mut().poll(&mut Context::from_waker(Waker::noop())),
+            Poll::Ready(_)
+        )
+    }
+
+    #[tokio::test]
+    async fn hashes_go_one_at_a_time_while_access_events_queue() {
+        let s = TestServer::start(|c| {
+            c.hashing.max_concurrent = 2;
+            c.hashing.busy_backlog = 4;
+        })
+        .await;
+        let app = &s.app;
+        // Quiet: both slots at once.
+        let first = app.hash_turn_at(3).await.unwrap();
+        assert!(
+            ready_now(app.hash_turn_at(3)),
+            "a second hash waited while quiet"
+        );
+        drop(first);
+        // Busy: a second hash waits for the first.
+        let first = app.hash_turn_at(4).await.unwrap();
+        assert!(
+            !ready_now(app.hash_turn_at(4)),
+            "two hashes at once while busy"
+        );
+        drop(first);
+        // A hash started while quiet holds only its slot: a busy one may run beside it.
+        let quiet = app.hash_turn_at(0).await.unwrap();
+        assert!(
+            ready_now(app.hash_turn_at(4)),
+            "a quiet hash held a busy one back"
+        );
+        drop(quiet);
+        s.stop().await;
+    }
+
+    #[tokio::test]
+    async fn busy_backlog_zero_never_holds_hashes_back() {
+        let s = TestServer::start(|c| {
+            c.hashing.max_concurrent = 2;
+            c.hashing.busy_backlog = 0;
+        })
+        .await;
+        let first = s.app.hash_turn_at(1000).await.unwrap();
+        assert!(ready_now(s.app.hash_turn_at(1000)));
+        drop(first);
+        s.stop().await;
     }
 }
