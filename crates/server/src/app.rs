@@ -47,7 +47,7 @@ pub struct App {
     pub enricher: hearth_events::geo::Enricher,
     /// The phishing message checker (embedded model, default brands).
     pub checker: hearth_phish::Checker,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// What sign-in throttling and one-time codes take as the time.
     pub clock: crate::service::Clock,
     /// Where the dev channels deliver (shown on the dev mailbox page).
@@ -136,7 +136,7 @@ impl App {
             )
             .map_err(|e| StartError::Other(e.to_string()))?,
             checker: hearth_phish::Checker::default(),
-            metrics: Metrics::default(),
+            metrics: Arc::new(Metrics::default()),
             clock: crate::service::Clock::default(),
             dev_mailbox: hearth_courier::DevMailbox::default(),
             brand: hearth_courier::templates::Branding::new(&config.service_name)

@@ -242,6 +242,7 @@ async fn a_full_queue_is_refused_at_once() {
         db.store.clone(),
         Engine::new(EngineConfig::default()),
         &config,
+        Default::default(),
     );
     let ev = |account: &str| -> AccessEvent {
         serde_json::from_value(event(account, "tv-1", 0, None)).unwrap()

@@ -147,6 +147,9 @@ async fn every_metric_family_is_described_and_moves_after_its_action() {
         "hearth_sign_in_failures_total",
         "hearth_sign_ins_total",
         "hearth_http_request_seconds",
+        "hearth_access_batch_seconds",
+        "hearth_access_batch_events_total",
+        "hearth_access_queue_events",
     ] {
         assert!(
             after.contains(&format!("# HELP {family} ")),
@@ -178,6 +181,15 @@ async fn every_metric_family_is_described_and_moves_after_its_action() {
         "hearth_http_request_seconds_count{method=\"POST\",route=\"/v1/sessions\",status=\"4xx\"}",
     );
     moved("hearth_http_request_seconds_bucket{method=\"POST\",route=\"/v1/access\",status=\"2xx\",le=\"+Inf\"}");
+    // The write path's own figures: the event went through a batch, and nothing waits.
+    moved("hearth_access_batch_events_total");
+    moved("hearth_access_batch_seconds_count");
+    assert!(
+        sample(&after, "hearth_access_batch_events_total")
+            >= sample(&after, "hearth_access_batch_seconds_count"),
+        "every batch holds at least one event\n{after}"
+    );
+    assert_eq!(sample(&after, "hearth_access_queue_events"), 0.0, "{after}");
     assert!(
         after.contains("route=\"/v1/me/devices/{id}\""),
         "route template for a path with an id"

@@ -55,6 +55,9 @@ pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<HealthBody
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    let queued = app.writer.get().map_or(0, |w| w.backlog());
+    app.metrics
+        .set("hearth_access_queue_events", &[], queued as f64);
     if let Ok(n) = app.store.outbox_backlog().await {
         app.metrics.set("hearth_outbox_backlog", &[], n as f64);
     }

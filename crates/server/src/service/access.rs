@@ -53,7 +53,12 @@ impl App {
     pub async fn access(&self, mut event: AccessEvent) -> ServiceResult<Decision> {
         self.enricher.enrich(&mut event);
         let writer = self.writer.get_or_init(|| {
-            Writer::spawn(self.store.clone(), self.engine.clone(), &self.config.access)
+            Writer::spawn(
+                self.store.clone(),
+                self.engine.clone(),
+                &self.config.access,
+                self.metrics.clone(),
+            )
         });
         let applied = writer.submit(event.clone()).await?;
         if !applied.fresh {

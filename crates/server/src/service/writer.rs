@@ -15,6 +15,7 @@
 
 use super::effects::{Effects, Verification};
 use super::{ServiceError, ServiceResult};
+use crate::metrics::Metrics;
 use hearth_core::engine::{AccountState, Engine};
 use hearth_core::{AccessEvent, AccountVerdict, Decision, Timestamp};
 use hearth_store::{PendingEffects, StateWrite, Store};
@@ -381,8 +382,14 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on the current runtime.
-    pub fn spawn(store: Arc<dyn Store>, engine: Engine, config: &AccessConfig) -> Writer {
+    /// Starts the writer tasks on the current runtime; each counts its batches in
+    /// `metrics`.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        engine: Engine,
+        config: &AccessConfig,
+        metrics: Arc<Metrics>,
+    ) -> Writer {
         let n = match config.writers {
             0 if store.backend() == "postgres" => 4,
             0 => 1,
@@ -391,7 +398,13 @@ impl Writer {
         let queues = (0..n)
             .map(|_| {
                 let (tx, rx) = mpsc::channel((config.queue / n).max(1));
-                tokio::spawn(run(store.clone(), engine.clone(), config.clone(), rx));
+                tokio::spawn(run(
+                    store.clone(),
+                    engine.clone(),
+                    config.clone(),
+                    metrics.clone(),
+                    rx,
+                ));
                 tx
             })
             .collect();
@@ -434,6 +447,7 @@ async fn run(
     store: Arc<dyn Store>,
     engine: Engine,
     config: AccessConfig,
+    metrics: Arc<Metrics>,
     mut rx: mpsc::Receiver<Job>,
 ) {
     let batch_max = config.batch_max.max(1);
@@ -443,7 +457,14 @@ async fn run(
     while rx.recv_many(&mut jobs, batch_max).await > 0 {
         let events: Vec<AccessEvent> = jobs.iter().map(|j| j.event.clone()).collect();
         let now = super::now();
+        let began = std::time::Instant::now();
         let results = apply(store.as_ref(), &engine, &mut cache, &events, now).await;
+        metrics.observe(
+            "hearth_access_batch_seconds",
+            &[],
+            began.elapsed().as_secs_f64(),
+        );
+        metrics.add("hearth_access_batch_events_total", &[], events.len() as u64);
         for (job, r) in jobs.drain(..).zip(results) {
             // A caller that went away has nothing to be told; its event is committed.
             let _ = job.reply.send(r);
