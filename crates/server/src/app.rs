@@ -62,6 +62,8 @@ pub struct App {
     /// Ids of effects carried out whose rows are not deleted yet
     /// ([`crate::service::effects`]).
     pub effects_done: std::sync::Mutex<Vec<String>>,
+    /// Account ids the events named that no owner has ([`crate::service::notify`]).
+    pub ownerless: crate::service::notify::Ownerless,
 }
 
 impl std::fmt::Debug for App {
@@ -145,6 +147,7 @@ impl App {
             draining: std::sync::atomic::AtomicBool::new(false),
             writer: std::sync::OnceLock::new(),
             effects_done: std::sync::Mutex::new(Vec::new()),
+            ownerless: crate::service::notify::Ownerless::default(),
             config,
         })
     }

@@ -300,6 +300,50 @@ async fn notices_can_be_switched_off_but_security_ones_cannot() {
     s.stop().await;
 }
 
+/// An account id the events named with no owner is looked up once: no account can get
+/// that id later (each is created with a fresh random one), so the answer is kept. An
+/// owner's account is never kept as ownerless.
+#[tokio::test]
+async fn an_account_id_without_an_owner_is_looked_up_once() {
+    let s = TestServer::start(|_| {}).await;
+    let c = Client::new();
+    let ghost = "platform-only-7";
+    assert!(s.app.owner_of(ghost).await.unwrap().is_none());
+    assert!(s.app.ownerless.contains(ghost));
+    // Sign-up never gives an account that id; the store can, and is not asked again.
+    s.app
+        .store
+        .create_account(&hearth_store::NewAccount {
+            id: ghost.into(),
+            email: "ghost@example.com".into(),
+            password_hash: "$argon2id$stub".into(),
+            recovery_phone: None,
+            locale: "en".into(),
+            role: hearth_store::Role::Member,
+            created_at: wall_clock(),
+        })
+        .await
+        .unwrap();
+    assert!(s.app.owner_of(ghost).await.unwrap().is_none());
+
+    sign_up(&s, &c, "owner-once@example.com", "en", None).await;
+    let id = s
+        .app
+        .store
+        .account_by_email("owner-once@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(id.starts_with("acc_") && id.len() == 28, "{id}");
+    for _ in 0..2 {
+        let owner = s.app.owner_of(&id).await.unwrap();
+        assert_eq!(owner.map(|a| a.id).as_deref(), Some(id.as_str()));
+    }
+    assert!(!s.app.ownerless.contains(&id));
+    s.stop().await;
+}
+
 fn wall_clock() -> hearth_core::Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -132,13 +132,17 @@ impl App {
                 serde_json::json!({"evidence": after.evidence, "at": at}),
             )
             .await?;
-            if after.sharing == Sharing::Resold {
-                if self.store.account_by_id(account).await?.is_some() {
+            let owner = self.owner_of(account).await?;
+            let notice = if after.sharing == Sharing::Resold {
+                if owner.is_some() {
                     self.store.flag_account(account, "resold", now).await?;
                 }
-                self.notify(account, Notice::ClassifiedResold, None).await?;
+                Notice::ClassifiedResold
             } else {
-                self.notify(account, Notice::ClassifiedShared, None).await?;
+                Notice::ClassifiedShared
+            };
+            if let Some(owner) = owner {
+                self.notify_owner(&owner, notice, None).await?;
             }
         }
         Ok(())

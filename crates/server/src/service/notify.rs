@@ -11,6 +11,41 @@ use hearth_courier::noise::{self, NoticeDecision, NoticePolicy, SentNotice};
 use hearth_courier::templates::{render_notice, DeviceInfo, Locale, Notice, NoticeContext, Place};
 use hearth_store::{Account, NewNotification, NotificationPrefs, Session};
 
+/// Account ids without an owner, as [`App::owner_of`] found them.
+///
+/// Remembering an absence needs no invalidation, on this node or any other: every
+/// account Hearth has gets a fresh random id when it is created (`acc_` and 96
+/// random bits, [`App::sign_up`] and [`App::ensure_admin`]), so an id that had no
+/// account when an event named it never gets one. Platform accounts whose owners
+/// never signed up, which is most of the events' accounts, then cost no lookup per
+/// notice: under `bench/wrk/access.lua` those lookups were 0.18 database round
+/// trips per access event (BENCHMARKS.md, session 11).
+///
+/// Bounded like the writer's state cache: full at [`Ownerless::CAPACITY`] ids,
+/// it starts over.
+#[derive(Debug, Default)]
+pub struct Ownerless(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl Ownerless {
+    /// About 8 MiB of ids at most.
+    pub const CAPACITY: usize = 100_000;
+
+    pub fn contains(&self, account: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(account)
+    }
+
+    fn insert(&self, account: &str) {
+        let mut ids = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.len() >= Self::CAPACITY {
+            ids.clear();
+        }
+        ids.insert(account.to_owned());
+    }
+}
+
 /// Notices an owner may switch off (the critical ones are not in this list).
 pub fn switchable() -> Vec<&'static str> {
     Notice::ALL
@@ -84,10 +119,23 @@ impl App {
         notice: Notice,
         device: Option<DeviceInfo>,
     ) -> ServiceResult<()> {
-        match self.store.account_by_id(account).await? {
+        match self.owner_of(account).await? {
             Some(owner) => self.notify_owner(&owner, notice, device).await,
             None => Ok(()),
         }
+    }
+
+    /// The owner of an account the events named, if Hearth has one. An id found
+    /// without one is remembered ([`Ownerless`]) and not looked up again.
+    pub async fn owner_of(&self, account: &str) -> ServiceResult<Option<Account>> {
+        if self.ownerless.contains(account) {
+            return Ok(None);
+        }
+        let owner = self.store.account_by_id(account).await?;
+        if owner.is_none() {
+            self.ownerless.insert(account);
+        }
+        Ok(owner)
     }
 
     pub(crate) async fn notify_owner(
