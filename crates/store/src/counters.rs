@@ -28,9 +28,21 @@ pub trait Counters: Send + Sync + 'static {
         now: Timestamp,
         window_ms: i64,
     ) -> crate::Result<Counter>;
-    /// The counter as stored (the caller applies its window with [`Counter::current`]).
-    async fn counter(&self, key: &str) -> crate::Result<Counter>;
-    async fn clear_counter(&self, key: &str) -> crate::Result<()>;
+    /// The counters as stored, in the order of `keys`, in one round trip (the caller
+    /// applies its window with [`Counter::current`]).
+    async fn counters(&self, keys: &[String]) -> crate::Result<Vec<Counter>>;
+    /// Clears the counters in one round trip.
+    async fn clear_counters(&self, keys: &[String]) -> crate::Result<()>;
+    async fn counter(&self, key: &str) -> crate::Result<Counter> {
+        Ok(self
+            .counters(&[key.to_owned()])
+            .await?
+            .pop()
+            .unwrap_or_default())
+    }
+    async fn clear_counter(&self, key: &str) -> crate::Result<()> {
+        self.clear_counters(&[key.to_owned()]).await
+    }
     /// Send times under `key` since `since`, oldest first.
     async fn sends_since(&self, key: &str, since: Timestamp) -> crate::Result<Vec<Timestamp>>;
     /// Records one send under each key unless a key has reached `limit`
@@ -97,11 +109,11 @@ impl Counters for StoreCounters {
     ) -> crate::Result<Counter> {
         self.0.bump_counter(key, now, window_ms).await
     }
-    async fn counter(&self, key: &str) -> crate::Result<Counter> {
-        self.0.counter(key).await
+    async fn counters(&self, keys: &[String]) -> crate::Result<Vec<Counter>> {
+        self.0.counters(keys).await
     }
-    async fn clear_counter(&self, key: &str) -> crate::Result<()> {
-        self.0.clear_counter(key).await
+    async fn clear_counters(&self, keys: &[String]) -> crate::Result<()> {
+        self.0.clear_counters(keys).await
     }
     async fn sends_since(&self, key: &str, since: Timestamp) -> crate::Result<Vec<Timestamp>> {
         self.0.sends_since(key, since).await

@@ -115,8 +115,20 @@ pub trait Store: CodeStore + PhishStore + EngineStore + Retention + Send + Sync 
 
     // Failure counters (brute force); shared by every node through the database.
     async fn bump_counter(&self, key: &str, now: Timestamp, window_ms: i64) -> Result<Counter>;
-    async fn counter(&self, key: &str) -> Result<Counter>;
-    async fn clear_counter(&self, key: &str) -> Result<()>;
+    /// Several counters in one round trip, in the order of `keys`.
+    async fn counters(&self, keys: &[String]) -> Result<Vec<Counter>>;
+    /// Clears several counters in one round trip.
+    async fn clear_counters(&self, keys: &[String]) -> Result<()>;
+    async fn counter(&self, key: &str) -> Result<Counter> {
+        Ok(self
+            .counters(&[key.to_owned()])
+            .await?
+            .pop()
+            .unwrap_or_default())
+    }
+    async fn clear_counter(&self, key: &str) -> Result<()> {
+        self.clear_counters(&[key.to_owned()]).await
+    }
 
     // Audit log: append-only.
     async fn append_audit(&self, entry: &NewAudit) -> Result<i64>;

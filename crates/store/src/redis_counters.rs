@@ -173,28 +173,38 @@ impl Counters for RedisCounters {
         }
     }
 
-    async fn counter(&self, key: &str) -> crate::Result<Counter> {
+    async fn counters(&self, keys: &[String]) -> crate::Result<Vec<Counter>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut c = self.conn().await?;
-        let r = redis::cmd("HMGET")
-            .arg(self.counter_key(key))
-            .arg("count")
-            .arg("first")
-            .arg("last")
-            .query_async::<(Option<i64>, Option<i64>, Option<i64>)>(&mut c)
-            .await;
-        match r {
-            Ok(v) => Ok(counter_from(v)),
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("HMGET")
+                .arg(self.counter_key(key))
+                .arg("count")
+                .arg("first")
+                .arg("last");
+        }
+        match pipe
+            .query_async::<Vec<(Option<i64>, Option<i64>, Option<i64>)>>(&mut c)
+            .await
+        {
+            Ok(v) => Ok(v.into_iter().map(counter_from).collect()),
             Err(e) => Err(self.failed(e).await),
         }
     }
 
-    async fn clear_counter(&self, key: &str) -> crate::Result<()> {
+    async fn clear_counters(&self, keys: &[String]) -> crate::Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
         let mut c = self.conn().await?;
-        match redis::cmd("DEL")
-            .arg(self.counter_key(key))
-            .query_async::<i64>(&mut c)
-            .await
-        {
+        let mut del = redis::cmd("DEL");
+        for key in keys {
+            del.arg(self.counter_key(key));
+        }
+        match del.query_async::<i64>(&mut c).await {
             Ok(_) => Ok(()),
             Err(e) => Err(self.failed(e).await),
         }

@@ -176,6 +176,11 @@ macro_rules! impl_store {
                     last_at: Timestamp(get(row, "last_at")?),
                 })
             }
+
+            /// A counter with its key.
+            pub fn keyed_counter(row: &DbRow) -> Result<(String, hearth_core::throttle::Counter)> {
+                Ok((get(row, "key")?, counter(row)?))
+            }
         }
 
         /// The insert of one audit record, returning its id.
@@ -467,20 +472,35 @@ macro_rules! impl_store {
                 rows::counter(&row)
             }
 
-            async fn counter(&self, key: &str) -> crate::Result<hearth_core::throttle::Counter> {
-                let row = sqlx::query("SELECT count, first_at, last_at FROM counters WHERE key = $1")
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(match row {
-                    Some(r) => rows::counter(&r)?,
-                    None => Default::default(),
-                })
+            async fn counters(&self, keys: &[String]) -> crate::Result<Vec<hearth_core::throttle::Counter>> {
+                if keys.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut b = sqlx::QueryBuilder::<$db>::new("SELECT key, count, first_at, last_at FROM counters WHERE key IN (");
+                let mut list = b.separated(", ");
+                for k in keys {
+                    list.push_bind(k);
+                }
+                b.push(")");
+                let mut found = std::collections::HashMap::new();
+                for r in b.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                    let (key, counter) = rows::keyed_counter(&r)?;
+                    found.insert(key, counter);
+                }
+                Ok(keys.iter().map(|k| found.get(k).copied().unwrap_or_default()).collect())
             }
 
-            async fn clear_counter(&self, key: &str) -> crate::Result<()> {
-                sqlx::query("DELETE FROM counters WHERE key = $1").bind(key).execute(&self.pool).await.map_err(db_err)?;
+            async fn clear_counters(&self, keys: &[String]) -> crate::Result<()> {
+                if keys.is_empty() {
+                    return Ok(());
+                }
+                let mut b = sqlx::QueryBuilder::<$db>::new("DELETE FROM counters WHERE key IN (");
+                let mut list = b.separated(", ");
+                for k in keys {
+                    list.push_bind(k);
+                }
+                b.push(")");
+                b.build().execute(&self.pool).await.map_err(db_err)?;
                 Ok(())
             }
 

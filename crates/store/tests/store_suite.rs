@@ -1156,3 +1156,53 @@ async fn racing_sends_never_pass_the_limit() {
     race_for_the_send_limit(std::sync::Arc::new(redis), at).await;
     db.cleanup().await;
 }
+
+/// Several counters come back in the order asked, a missing one as zero, and are
+/// cleared together, whether the store's tables or Redis count them.
+async fn counters_in_one_call(counters: std::sync::Arc<dyn Counters>, at: Timestamp) {
+    let name = counters.backend();
+    for key in ["acct:a", "acct:a", "ip:c"] {
+        counters.bump_counter(key, at, 60_000).await.unwrap();
+    }
+    let keys = ["acct:a", "acct:b", "ip:c"].map(str::to_owned);
+    let counts: Vec<u32> = counters
+        .counters(&keys)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.count)
+        .collect();
+    assert_eq!(counts, [2, 0, 1], "{name}");
+    assert_eq!(counters.counters(&[]).await.unwrap(), Vec::new(), "{name}");
+    counters
+        .clear_counters(&["acct:a".to_owned(), "ip:c".to_owned()])
+        .await
+        .unwrap();
+    let counts: Vec<u32> = counters
+        .counters(&keys)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.count)
+        .collect();
+    assert_eq!(counts, [0, 0, 0], "{name}");
+}
+
+#[tokio::test]
+async fn several_counters_are_read_and_cleared_in_one_call() {
+    let db = test_db().await.unwrap();
+    let at = Timestamp(1_700_000_000_000);
+    counters_in_one_call(
+        std::sync::Arc::new(hearth_store::counters::StoreCounters(db.store.clone())),
+        at,
+    )
+    .await;
+    let redis = RedisCounters::new(&RedisConfig {
+        url: "redis://127.0.0.1:6379".into(),
+        key_prefix: format!("hearth-store-test-many-{}-{}:", std::process::id(), at.0),
+        ..RedisConfig::default()
+    })
+    .unwrap();
+    counters_in_one_call(std::sync::Arc::new(redis), at).await;
+    db.cleanup().await;
+}

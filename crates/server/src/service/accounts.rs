@@ -274,15 +274,22 @@ impl App {
             }
             _ => false,
         };
-        let verdict = self.config.throttle.check(
-            self.counters
-                .counter(&self.email_counter_key(email))
-                .await?,
-            self.counters.counter(&format!("ip:{ip}")).await?,
-            self.counters.counter(&format!("distinct:{ip}")).await?,
-            known_device,
-            t,
-        );
+        let keys = [
+            self.email_counter_key(email),
+            format!("ip:{ip}"),
+            format!("distinct:{ip}"),
+        ];
+        let Ok([by_email, by_ip, distinct]) =
+            <[_; 3]>::try_from(self.counters.counters(&keys).await?)
+        else {
+            return Err(ServiceError::Internal(
+                "counters: wrong number of rows".into(),
+            ));
+        };
+        let verdict = self
+            .config
+            .throttle
+            .check(by_email, by_ip, distinct, known_device, t);
         if let Err((block, until)) = verdict {
             self.metrics
                 .inc("hearth_sign_ins_total", &[("result", block.as_str())]);
@@ -422,10 +429,8 @@ impl App {
         let t = self.clock.now();
         let acct_key = self.email_counter_key(&account.email);
         let ip = client.ip.to_string();
-        self.counters.clear_counter(&acct_key).await?;
-        self.counters
-            .clear_counter(&format!("pair:{ip}:{acct_key}"))
-            .await?;
+        let pair = format!("pair:{ip}:{acct_key}");
+        self.counters.clear_counters(&[acct_key, pair]).await?;
         let token = format!("hs_{}", random_hex(32));
         let device_key = format!("hk_{}", random_hex(16));
         let device_id = device_id
