@@ -5,7 +5,7 @@
 
 use hearth_core::outbox::{NewOutboxMessage, OutboxChannel, OutboxStatus};
 use hearth_core::Timestamp;
-use hearth_store::testkit::test_db;
+use hearth_store::testkit::{test_db, TestDb};
 use hearth_store::*;
 
 fn account(id: &str, email: &str) -> NewAccount {
@@ -1138,22 +1138,31 @@ async fn race_for_the_send_limit(counters: std::sync::Arc<dyn Counters>, at: Tim
     assert!(again.is_ok(), "{again:?}");
 }
 
-#[tokio::test]
-async fn racing_sends_never_pass_the_limit() {
-    let db = test_db().await.unwrap();
-    let at = Timestamp(1_700_000_000_000);
-    race_for_the_send_limit(
-        std::sync::Arc::new(hearth_store::counters::StoreCounters(db.store.clone())),
-        at,
-    )
-    .await;
+/// The store's counters and Redis's (under keys of this test's own), to run one
+/// check on both.
+fn both_counters(db: &TestDb, test: &str) -> [std::sync::Arc<dyn Counters>; 2] {
     let redis = RedisCounters::new(&RedisConfig {
         url: "redis://127.0.0.1:6379".into(),
-        key_prefix: format!("hearth-store-test-{}-{}:", std::process::id(), at.0),
+        key_prefix: format!(
+            "hearth-store-test-{test}-{}-{}:",
+            std::process::id(),
+            hearth_store::unique_token()
+        ),
         ..RedisConfig::default()
     })
     .unwrap();
-    race_for_the_send_limit(std::sync::Arc::new(redis), at).await;
+    [
+        std::sync::Arc::new(hearth_store::counters::StoreCounters(db.store.clone())),
+        std::sync::Arc::new(redis),
+    ]
+}
+
+#[tokio::test]
+async fn racing_sends_never_pass_the_limit() {
+    let db = test_db().await.unwrap();
+    for counters in both_counters(&db, "race") {
+        race_for_the_send_limit(counters, Timestamp(1_700_000_000_000)).await;
+    }
     db.cleanup().await;
 }
 
@@ -1165,44 +1174,24 @@ async fn counters_in_one_call(counters: std::sync::Arc<dyn Counters>, at: Timest
         counters.bump_counter(key, at, 60_000).await.unwrap();
     }
     let keys = ["acct:a", "acct:b", "ip:c"].map(str::to_owned);
-    let counts: Vec<u32> = counters
-        .counters(&keys)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.count)
-        .collect();
-    assert_eq!(counts, [2, 0, 1], "{name}");
+    let counts = || async {
+        let got = counters.counters(&keys).await.unwrap();
+        got.iter().map(|c| c.count).collect::<Vec<u32>>()
+    };
+    assert_eq!(counts().await, [2, 0, 1], "{name}");
     assert_eq!(counters.counters(&[]).await.unwrap(), Vec::new(), "{name}");
     counters
         .clear_counters(&["acct:a".to_owned(), "ip:c".to_owned()])
         .await
         .unwrap();
-    let counts: Vec<u32> = counters
-        .counters(&keys)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.count)
-        .collect();
-    assert_eq!(counts, [0, 0, 0], "{name}");
+    assert_eq!(counts().await, [0, 0, 0], "{name}");
 }
 
 #[tokio::test]
 async fn several_counters_are_read_and_cleared_in_one_call() {
     let db = test_db().await.unwrap();
-    let at = Timestamp(1_700_000_000_000);
-    counters_in_one_call(
-        std::sync::Arc::new(hearth_store::counters::StoreCounters(db.store.clone())),
-        at,
-    )
-    .await;
-    let redis = RedisCounters::new(&RedisConfig {
-        url: "redis://127.0.0.1:6379".into(),
-        key_prefix: format!("hearth-store-test-many-{}-{}:", std::process::id(), at.0),
-        ..RedisConfig::default()
-    })
-    .unwrap();
-    counters_in_one_call(std::sync::Arc::new(redis), at).await;
+    for counters in both_counters(&db, "many") {
+        counters_in_one_call(counters, Timestamp(1_700_000_000_000)).await;
+    }
     db.cleanup().await;
 }
