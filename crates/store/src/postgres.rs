@@ -10,6 +10,9 @@ use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// How long a pooled connection may sit idle before it is tested again on use.
+const RETEST_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
@@ -72,6 +75,19 @@ impl PgStore {
             // While the database is away a request waits this long for a connection and
             // is then answered 503: short, so clients are not left hanging.
             .acquire_timeout(Duration::from_secs(3))
+            // sqlx tests every connection with a round trip as it goes back to the
+            // pool, and by default again before each use: a third trip per statement.
+            // Here only a connection that sat idle for a while is tested again; one
+            // that fails is closed and another taken.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= RETEST_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(opts)
             .await
             .map_err(db_err)?;
@@ -210,7 +226,7 @@ crate::retention::impl_retention!(crate::PgStore);
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::{PgStore, COMMIT_SQL};
+    use super::{PgStore, COMMIT_SQL, RETEST_IDLE_AFTER};
 
     /// The write path's connections probe `engine_state` by its key with their one
     /// generic plan even when it is made on an empty table, where a plan left to
@@ -252,5 +268,37 @@ mod tests {
             "{plan}"
         );
         assert!(!plan.contains("Seq Scan on engine_state"), "{plan}");
+    }
+
+    /// A pooled connection the database dropped while it sat idle is tested before use
+    /// and replaced, so the next statement still succeeds. PostgreSQL only.
+    #[tokio::test]
+    async fn a_connection_dropped_while_idle_is_replaced_before_use() {
+        let Some(url) = crate::testkit::backend_url().filter(|u| u.starts_with("postgres")) else {
+            return;
+        };
+        let schema = format!("hearth_test_retest_{}", std::process::id());
+        let store = PgStore::connect_in_schema(&url, Some(&schema))
+            .await
+            .unwrap();
+        let pid = || async {
+            sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+                .fetch_one(store.pool())
+                .await
+        };
+        let first = pid().await.unwrap();
+        let mut outside = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(first)
+            .fetch_one(&mut outside)
+            .await
+            .unwrap();
+        assert!(killed);
+        tokio::time::sleep(RETEST_IDLE_AFTER + std::time::Duration::from_millis(200)).await;
+        let second = pid().await.unwrap();
+        assert_ne!(first, second);
+        store.drop_schema(&schema).await.unwrap();
     }
 }

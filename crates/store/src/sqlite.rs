@@ -61,6 +61,7 @@ impl SqliteStore {
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(engine_opts)
                 .await
@@ -84,6 +85,10 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            // sqlx pings a pooled connection before every use by default: on SQLite a
+            // second trip to the connection's thread for each statement, and nothing
+            // to find, as a connection to a local file does not drop.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await
