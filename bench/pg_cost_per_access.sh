@@ -19,10 +19,7 @@ DURATION=${DURATION:-8s}
 KEY="bench-key-$$-$RANDOM"
 # shellcheck source=bench/server.sh
 . bench/server.sh
-DB="hearth_cost_$$"
-psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
-start_server "$PG_URL/$DB"
-trap 'stop_server; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB" >/dev/null' EXIT
+start_server_on_fresh_pg cost
 # Warm up: connections, and a state for most of the 10,000 accounts.
 BENCH_KEY=$KEY wrk -t2 -c32 -d6s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
 sleep 1

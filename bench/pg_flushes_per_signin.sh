@@ -17,10 +17,7 @@ THREADS=2
 KEY="bench-key-$$-$RANDOM"
 # shellcheck source=bench/server.sh
 . bench/server.sh
-DB="hearth_flushes_$$"
-psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
-start_server "$PG_URL/$DB"
-trap 'stop_server; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB" >/dev/null' EXIT
+start_server_on_fresh_pg flushes
 create_accounts
 sleep 1
 stats() {

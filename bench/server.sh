@@ -25,6 +25,15 @@ EOF
   echo "server did not start; log:" >&2; cat "$DATA/serve.log" >&2; exit 1
 }
 
+# One server on a fresh PostgreSQL database, DB=hearth_<name>_<pid> under PG_URL,
+# stopped and the database dropped when the script exits.
+start_server_on_fresh_pg() { # name
+  DB="hearth_$1_$$"
+  psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+  start_server "$PG_URL/$DB"
+  trap 'stop_server; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB" >/dev/null' EXIT
+}
+
 stop_server() {
   kill "$SERVER" 2>/dev/null || true
   wait "$SERVER" 2>/dev/null || true
