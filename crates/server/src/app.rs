@@ -63,7 +63,7 @@ pub struct App {
     /// ([`crate::service::effects`]).
     pub effects_done: std::sync::Mutex<Vec<String>>,
     /// Account ids the events named that no owner has ([`crate::service::notify`]).
-    pub ownerless: crate::service::notify::Ownerless,
+    pub ownerless: Arc<crate::service::notify::Ownerless>,
 }
 
 impl std::fmt::Debug for App {
@@ -147,7 +147,7 @@ impl App {
             draining: std::sync::atomic::AtomicBool::new(false),
             writer: std::sync::OnceLock::new(),
             effects_done: std::sync::Mutex::new(Vec::new()),
-            ownerless: crate::service::notify::Ownerless::default(),
+            ownerless: Arc::default(),
             config,
         })
     }

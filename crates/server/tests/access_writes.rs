@@ -243,6 +243,7 @@ async fn a_full_queue_is_refused_at_once() {
         Engine::new(EngineConfig::default()),
         &config,
         Default::default(),
+        Default::default(),
     );
     let ev = |account: &str| -> AccessEvent {
         serde_json::from_value(event(account, "tv-1", 0, None)).unwrap()
@@ -449,4 +450,67 @@ async fn effects_committed_before_a_crash_are_carried_out_by_a_sweep_once() {
         0
     );
     s.stop().await;
+}
+
+#[tokio::test]
+async fn effects_are_written_only_when_something_follows_from_them() {
+    use hearth_core::{EventKind, Outcome, Sharing};
+    use hearth_server::service::notify::Ownerless;
+    use hearth_server::service::writer::{apply, StateCache, Transition};
+    use std::sync::Arc;
+    let db = hearth_store::testkit::test_db().await.unwrap();
+    let engine = Engine::new(EngineConfig::default());
+    let now = hearth_core::Timestamp(1_772_395_200_000);
+
+    // What the engine alone says of these events: verdict changes that keep the
+    // account a household (more devices, say), and devices asked to verify.
+    let events = resold_events("acc-x");
+    let (mut state, mut quiet, mut loud, mut verify) = (Default::default(), 0, 0, 0);
+    for e in &events {
+        let before = engine.verdict_basis(&state, e.ts);
+        let d = engine.decide(&mut state, e, e.ts);
+        let after = engine.verdict_basis(&state, e.ts);
+        if after.differs_from(&before) {
+            if Transition::matters(&before, &after) {
+                loud += 1;
+            } else {
+                quiet += 1;
+            }
+        }
+        verify += usize::from(d.decision == Outcome::Verify && e.kind != EventKind::SignIn);
+    }
+    assert!(
+        quiet > 0 && loud > 0 && verify > 0,
+        "{quiet} {loud} {verify}"
+    );
+
+    let ownerless = Arc::new(Ownerless::default());
+    ownerless.insert("acc-ghost");
+    for (account, verifications) in [("acc-owned", verify), ("acc-ghost", 0)] {
+        let batch: Vec<AccessEvent> = events
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                e.account = hearth_core::AccountId::from(account);
+                e
+            })
+            .collect();
+        let mut cache = StateCache::new(100).with_ownerless(ownerless.clone());
+        let out = apply(db.store.as_ref(), &engine, &mut cache, &batch, now).await;
+        let effects: Vec<_> = out
+            .into_iter()
+            .filter_map(|r| r.unwrap().effects)
+            .map(|(_, e)| e)
+            .collect();
+        // One row for the account's batch, carried by its last event.
+        assert_eq!(effects.len(), 1, "{account}");
+        let effects = &effects[0];
+        assert_eq!(effects.transitions.len(), loud, "{account}");
+        assert!(effects.transitions.iter().all(
+            |t| t.before.sharing != Sharing::Household || t.after.sharing != Sharing::Household
+        ));
+        // Nobody to tell of a device asked to verify on an account without an owner.
+        assert_eq!(effects.verifications.len(), verifications, "{account}");
+    }
+    db.cleanup().await;
 }

@@ -58,6 +58,7 @@ impl App {
                 self.engine.clone(),
                 &self.config.access,
                 self.metrics.clone(),
+                self.ownerless.clone(),
             )
         });
         let applied = writer.submit(event.clone()).await?;

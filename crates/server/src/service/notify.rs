@@ -37,7 +37,7 @@ impl Ownerless {
             .contains(account)
     }
 
-    fn insert(&self, account: &str) {
+    pub fn insert(&self, account: &str) {
         let mut ids = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if ids.len() >= Self::CAPACITY {
             ids.clear();

@@ -14,10 +14,11 @@
 //! without bound.
 
 use super::effects::{Effects, Verification};
+use super::notify::Ownerless;
 use super::{ServiceError, ServiceResult};
 use crate::metrics::Metrics;
-use hearth_core::engine::{AccountState, Engine};
-use hearth_core::{AccessEvent, AccountVerdict, Decision, Timestamp};
+use hearth_core::engine::{AccountState, Engine, VerdictBasis};
+use hearth_core::{AccessEvent, AccountVerdict, Decision, Sharing, Timestamp};
 use hearth_store::{PendingEffects, StateWrite, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -72,11 +73,25 @@ pub struct Transition {
     pub at: Timestamp,
 }
 
-/// States the writer committed last, by account: (version, state).
+impl Transition {
+    /// Whether a change of verdict has anything to follow from it
+    /// (`App::record_sharing`): a household account that stays one has nothing
+    /// in the analysts' queue and nothing to tell, however its household and
+    /// device counts move. Under `bench/wrk/access.lua` those were most of the
+    /// transitions, each a row of effects written and deleted for nothing.
+    pub fn matters(before: &VerdictBasis, after: &VerdictBasis) -> bool {
+        after.differs_from(before)
+            && (before.sharing() != Sharing::Household || after.sharing() != Sharing::Household)
+    }
+}
+
+/// States the writer committed last, by account: (version, state); and the
+/// accounts known to have no owner, whose notices go nowhere.
 #[derive(Debug, Default)]
 pub struct StateCache {
     states: HashMap<String, (i64, AccountState)>,
     capacity: usize,
+    ownerless: Arc<Ownerless>,
 }
 
 impl StateCache {
@@ -84,7 +99,18 @@ impl StateCache {
         Self {
             states: HashMap::new(),
             capacity,
+            ownerless: Arc::default(),
         }
+    }
+
+    /// Shares the node's list of accounts without an owner ([`App::owner_of`]):
+    /// a device asked to verify on one of them is not written down as a notice to
+    /// send, since there is no one to send it to.
+    ///
+    /// [`App::owner_of`]: crate::app::App::owner_of
+    pub fn with_ownerless(mut self, ownerless: Arc<Ownerless>) -> Self {
+        self.ownerless = ownerless;
+        self
     }
 
     fn put(&mut self, account: String, version: i64, state: AccountState) {
@@ -276,6 +302,7 @@ async fn round<'a>(
             }
         };
         let mut outcomes: Outcomes = Vec::with_capacity(idxs.len());
+        let owned = !cache.ownerless.contains(account);
         let mut applied = Vec::new();
         let mut effects = Effects::default();
         let mut last_fresh = None;
@@ -291,16 +318,18 @@ async fn round<'a>(
             let before = engine.verdict_basis(&state, event.ts);
             let decision = engine.decide(&mut state, event, event.ts);
             let after = engine.verdict_basis(&state, event.ts);
-            if after.differs_from(&before) {
+            if Transition::matters(&before, &after) {
                 effects.transitions.push(Transition {
                     before: engine.verdict_from(before, &event.account),
                     after: engine.verdict_from(after, &event.account),
                     at: event.ts,
                 });
             }
-            effects
-                .verifications
-                .extend(Verification::of(event, &decision));
+            if owned {
+                effects
+                    .verifications
+                    .extend(Verification::of(event, &decision));
+            }
             if let Some(id) = &event.id {
                 let json = serde_json::to_string(&decision)
                     .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -389,6 +418,7 @@ impl Writer {
         engine: Engine,
         config: &AccessConfig,
         metrics: Arc<Metrics>,
+        ownerless: Arc<Ownerless>,
     ) -> Writer {
         let n = match config.writers {
             0 if store.backend() == "postgres" => 4,
@@ -403,6 +433,7 @@ impl Writer {
                     engine.clone(),
                     config.clone(),
                     metrics.clone(),
+                    ownerless.clone(),
                     rx,
                 ));
                 tx
@@ -448,12 +479,13 @@ async fn run(
     engine: Engine,
     config: AccessConfig,
     metrics: Arc<Metrics>,
+    ownerless: Arc<Ownerless>,
     mut rx: mpsc::Receiver<Job>,
 ) {
     let batch_max = config.batch_max.max(1);
     let mut last_prune: Option<Timestamp> = None;
     let mut jobs: Vec<Job> = Vec::with_capacity(batch_max);
-    let mut cache = StateCache::new(config.cache_accounts);
+    let mut cache = StateCache::new(config.cache_accounts).with_ownerless(ownerless);
     while rx.recv_many(&mut jobs, batch_max).await > 0 {
         let events: Vec<AccessEvent> = jobs.iter().map(|j| j.event.clone()).collect();
         let now = super::now();
