@@ -9,7 +9,8 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-type Key = (&'static str, String);
+/// Series by family name, then by their label string (`k="v",...`).
+type Family<V> = BTreeMap<&'static str, BTreeMap<String, V>>;
 
 /// What each family means, for the `# HELP` lines.
 const HELP: &[(&str, &str)] = &[
@@ -70,24 +71,56 @@ struct Histogram {
 
 #[derive(Default)]
 pub struct Metrics {
-    counters: Mutex<BTreeMap<Key, u64>>,
-    gauges: Mutex<BTreeMap<Key, f64>>,
-    histograms: Mutex<BTreeMap<Key, Histogram>>,
+    counters: Mutex<Family<u64>>,
+    gauges: Mutex<Family<f64>>,
+    histograms: Mutex<Family<Histogram>>,
 }
 
-fn labels(pairs: &[(&str, &str)]) -> String {
-    let mut s = String::new();
+/// Writes the label string of `pairs` into `s`, values escaped.
+fn write_labels(s: &mut String, pairs: &[(&str, &str)]) {
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let v = v
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n");
-        let _ = write!(s, "{k}=\"{v}\"");
+        s.push_str(k);
+        s.push_str("=\"");
+        for c in v.chars() {
+            match c {
+                '\\' => s.push_str("\\\\"),
+                '"' => s.push_str("\\\""),
+                '\n' => s.push_str("\\n"),
+                c => s.push(c),
+            }
+        }
+        s.push('"');
     }
-    s
+}
+
+/// Runs `f` on the series `name` with `pairs` in `map`, created at its default if new.
+///
+/// Every access event updates several series, so this allocates nothing for a
+/// series that exists: the label string is written into a buffer kept per thread
+/// and looked up by reference. Building an owned key each time (with three
+/// `replace`s per value) was about a tenth of an access event's instructions
+/// (callgrind, BENCHMARKS.md, session 12).
+fn update<V: Default>(
+    map: &Mutex<Family<V>>,
+    name: &'static str,
+    pairs: &[(&str, &str)],
+    f: impl FnOnce(&mut V),
+) {
+    thread_local!(static LABELS: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) });
+    LABELS.with_borrow_mut(|l| {
+        l.clear();
+        write_labels(l, pairs);
+        if let Ok(mut m) = map.lock() {
+            let series = m.entry(name).or_default();
+            match series.get_mut(l.as_str()) {
+                Some(v) => f(v),
+                None => f(series.entry(l.clone()).or_default()),
+            }
+        }
+    });
 }
 
 fn series(name: &str, labels: &str, suffix: &str, extra: Option<String>) -> String {
@@ -105,26 +138,27 @@ fn series(name: &str, labels: &str, suffix: &str, extra: Option<String>) -> Stri
     }
 }
 
+/// Every series of `map` in order: by family, then by labels.
+fn flatten<V>(map: &Family<V>) -> impl Iterator<Item = (&'static str, &String, &V)> {
+    map.iter()
+        .flat_map(|(name, series)| series.iter().map(move |(l, v)| (*name, l, v)))
+}
+
 impl Metrics {
     pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)]) {
         self.add(name, pairs, 1);
     }
 
     pub fn add(&self, name: &'static str, pairs: &[(&str, &str)], n: u64) {
-        if let Ok(mut m) = self.counters.lock() {
-            *m.entry((name, labels(pairs))).or_default() += n;
-        }
+        update(&self.counters, name, pairs, |c| *c += n);
     }
 
     pub fn set(&self, name: &'static str, pairs: &[(&str, &str)], v: f64) {
-        if let Ok(mut m) = self.gauges.lock() {
-            m.insert((name, labels(pairs)), v);
-        }
+        update(&self.gauges, name, pairs, |g| *g = v);
     }
 
     pub fn observe(&self, name: &'static str, pairs: &[(&str, &str)], seconds: f64) {
-        if let Ok(mut m) = self.histograms.lock() {
-            let h = m.entry((name, labels(pairs))).or_default();
+        update(&self.histograms, name, pairs, |h| {
             for (i, b) in BUCKETS.iter().enumerate() {
                 if seconds <= *b {
                     h.counts[i] += 1;
@@ -132,14 +166,18 @@ impl Metrics {
             }
             h.sum += seconds;
             h.total += 1;
-        }
+        });
     }
 
     pub fn counter(&self, name: &'static str, pairs: &[(&str, &str)]) -> u64 {
         self.counters
             .lock()
             .ok()
-            .and_then(|m| m.get(&(name, labels(pairs))).copied())
+            .and_then(|m| {
+                let mut l = String::new();
+                write_labels(&mut l, pairs);
+                m.get(name)?.get(&l).copied()
+            })
             .unwrap_or(0)
     }
 
@@ -147,8 +185,8 @@ impl Metrics {
         let mut out = String::new();
         let mut last = "";
         if let Ok(m) = self.counters.lock() {
-            for ((name, l), v) in m.iter() {
-                if *name != last {
+            for (name, l, v) in flatten(&m) {
+                if name != last {
                     header(&mut out, name, "counter");
                     last = name;
                 }
@@ -156,8 +194,8 @@ impl Metrics {
             }
         }
         if let Ok(m) = self.gauges.lock() {
-            for ((name, l), v) in m.iter() {
-                if *name != last {
+            for (name, l, v) in flatten(&m) {
+                if name != last {
                     header(&mut out, name, "gauge");
                     last = name;
                 }
@@ -165,8 +203,8 @@ impl Metrics {
             }
         }
         if let Ok(m) = self.histograms.lock() {
-            for ((name, l), h) in m.iter() {
-                if *name != last {
+            for (name, l, h) in flatten(&m) {
+                if name != last {
                     header(&mut out, name, "histogram");
                     last = name;
                 }
@@ -216,5 +254,34 @@ mod tests {
         assert!(text
             .contains("hearth_http_request_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1\n"));
         assert!(text.contains("hearth_http_request_seconds_count{route=\"/healthz\"} 1\n"));
+    }
+
+    #[test]
+    fn label_values_are_escaped_and_each_label_set_is_its_own_series() {
+        let m = Metrics::default();
+        m.add("hearth_notices_total", &[("kind", "a\"b\\c\nd")], 2);
+        m.inc("hearth_notices_total", &[("kind", "a\"b\\c\nd")]);
+        m.inc("hearth_notices_total", &[("kind", "plain")]);
+        m.set("hearth_outbox_backlog", &[], 4.0);
+        m.set("hearth_outbox_backlog", &[], 5.0);
+        assert_eq!(
+            m.counter("hearth_notices_total", &[("kind", "a\"b\\c\nd")]),
+            3
+        );
+        assert_eq!(m.counter("hearth_notices_total", &[("kind", "plain")]), 1);
+        assert_eq!(m.counter("hearth_notices_total", &[("kind", "other")]), 0);
+        let text = m.render();
+        assert!(
+            text.contains("hearth_notices_total{kind=\"a\\\"b\\\\c\\nd\"} 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("hearth_notices_total{kind=\"plain\"} 1\n"));
+        assert!(text.contains("hearth_outbox_backlog 5\n"));
+        // One header per family, series in label order.
+        assert_eq!(
+            text.matches("# TYPE hearth_notices_total counter").count(),
+            1
+        );
+        assert!(text.find("kind=\"a").unwrap() < text.find("kind=\"plain").unwrap());
     }
 }
