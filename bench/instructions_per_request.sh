@@ -7,10 +7,11 @@
 #   bash bench/instructions_per_request.sh BIN [access|healthz] [N]
 #
 # One `hearth serve` (SQLite, fresh data folder, loopback) under callgrind with
-# instrumentation off; 300 warm-up requests, then instrumentation on for N (default
-# 1000) requests sent one after another on one keep-alive connection, so every access
-# event is a batch of its own (the write path's worst case: nothing shared between
-# events). Events as in bench/wrk/access.lua but over 2,000 accounts, from a fixed seed.
+# instrumentation off; 3,000 warm-up events (so nearly every account has a state, as
+# in a long wrk run), then instrumentation on for N (default 1000) requests sent one
+# after another on one keep-alive connection, so every access event is a batch of its
+# own (the write path's worst case: nothing shared between events). Events as in
+# bench/wrk/access.lua but over 1,000 accounts, from a fixed seed.
 # Counts every thread of the server, including its background tasks while measured.
 set -euo pipefail
 BIN=$1
@@ -18,7 +19,7 @@ MODE=${2:-access}
 N=${3:-1000}
 KEY="bench-key-$$"
 DATA=$(mktemp -d)
-trap 'rm -rf "$DATA"' EXIT
+trap '[ -n "${KEEP:-}" ] && cp "$DATA"/cg.out* "$KEEP"/; rm -rf "$DATA"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf 'listen = "127.0.0.1:%s"\ndata_dir = "%s"\napi_keys = ["%s"]\n' "$PORT" "$DATA" "$KEY" >"$DATA/hearth.toml"
 HEARTH_LOG=warn valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$DATA/cg.out" \
@@ -41,7 +42,7 @@ for i in range(n):
     if mode == "healthz":
         c.request("GET", "/healthz")
     else:
-        a, d = rng.randint(1, 2000), rng.randint(1, 4)
+        a, d = rng.randint(1, 1000), rng.randint(1, 4)
         ip = (f"198.51.{a % 256}.{a // 256 % 256}" if rng.random() < 0.8
               else f"203.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}")
         body = json.dumps({"ts": "2026-12-07T05:00:%02dZ" % (i % 60), "account": f"bench-{a}",
@@ -56,7 +57,8 @@ for i in range(n):
 PY
 }
 
-send access 300 1
+send access 3000 1
+sleep 3 # the warm-up's checkpoints and effects settle first
 callgrind_control -i on "$VG" >/dev/null 2>&1
 send "$MODE" "$N" 2
 callgrind_control -i off "$VG" >/dev/null 2>&1
