@@ -98,10 +98,10 @@ fn write_labels(s: &mut String, pairs: &[(&str, &str)]) {
 
 /// Runs `f` on the series `name` with `pairs` in `map`, created at its default if new.
 ///
-/// Every access event updates several series, so this allocates nothing for a
-/// series that exists: the label string is written into a buffer kept per thread
-/// and looked up by reference. Building an owned key each time (with three
-/// `replace`s per value) was about a tenth of an access event's instructions
+/// Every request updates a few series, so this allocates nothing for a series
+/// that exists: the label string is written into a buffer kept per thread and
+/// looked up by reference. Building an owned key each time (with three
+/// `replace`s per value) cost GET /healthz a tenth of its instructions
 /// (callgrind, BENCHMARKS.md, session 12).
 fn update<V: Default>(
     map: &Mutex<Family<V>>,
