@@ -228,19 +228,26 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::{PgStore, COMMIT_SQL, RETEST_IDLE_AFTER};
 
+    /// A store in a schema of its own (`hearth_test_<name>_<pid>`) on the PostgreSQL
+    /// that `HEARTH_TEST_DATABASE_URL` names, with that URL; none without one.
+    async fn store_in_schema(name: &str) -> Option<(String, PgStore, String)> {
+        let url = crate::testkit::backend_url().filter(|u| u.starts_with("postgres"))?;
+        let schema = format!("hearth_test_{name}_{}", std::process::id());
+        let store = PgStore::connect_in_schema(&url, Some(&schema))
+            .await
+            .unwrap();
+        Some((url, store, schema))
+    }
+
     /// The write path's connections probe `engine_state` by its key with their one
     /// generic plan even when it is made on an empty table, where a plan left to
     /// itself scans the table whole (and keeps doing so once it holds millions).
     /// PostgreSQL only: runs when `HEARTH_TEST_DATABASE_URL` names one (as in CI).
     #[tokio::test]
     async fn the_commit_plan_probes_states_by_key_on_an_empty_table() {
-        let Some(url) = crate::testkit::backend_url().filter(|u| u.starts_with("postgres")) else {
+        let Some((_, store, schema)) = store_in_schema("plan").await else {
             return;
         };
-        let schema = format!("hearth_test_plan_{}", std::process::id());
-        let store = PgStore::connect_in_schema(&url, Some(&schema))
-            .await
-            .unwrap();
         let mut conn = store.engine_pool().acquire().await.unwrap();
         sqlx::raw_sql(&format!(
             "PREPARE plan_probe(text[], bigint[], text[], bigint, text[], text[], text[], \
@@ -274,13 +281,9 @@ mod tests {
     /// and replaced, so the next statement still succeeds. PostgreSQL only.
     #[tokio::test]
     async fn a_connection_dropped_while_idle_is_replaced_before_use() {
-        let Some(url) = crate::testkit::backend_url().filter(|u| u.starts_with("postgres")) else {
+        let Some((url, store, schema)) = store_in_schema("retest").await else {
             return;
         };
-        let schema = format!("hearth_test_retest_{}", std::process::id());
-        let store = PgStore::connect_in_schema(&url, Some(&schema))
-            .await
-            .unwrap();
         let pid = || async {
             sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
                 .fetch_one(store.pool())
