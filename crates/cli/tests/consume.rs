@@ -234,6 +234,8 @@ async fn a_consumer_killed_midway_decides_every_event_exactly_once_like_replay()
     .await
     .unwrap();
     let mut expected: HashMap<String, Value> = HashMap::new();
+    // Each event's id as consume gives it: the platform's, else the stream position.
+    let mut ids = vec![String::new(); events.len()];
     let mut malformed = Vec::new();
     let mut acks = Vec::new();
     let mut what = Vec::new();
@@ -273,7 +275,8 @@ async fn a_consumer_killed_midway_decides_every_event_exactly_once_like_replay()
             None => malformed.push(seq),
             Some((i, own)) => {
                 let id = own.unwrap_or_else(|| format!("{}:{seq}", names.stream));
-                expected.insert(id, replayed[i].clone());
+                expected.insert(id.clone(), replayed[i].clone());
+                ids[i] = id;
             }
         }
     }
@@ -394,12 +397,13 @@ async fn a_consumer_killed_midway_decides_every_event_exactly_once_like_replay()
     );
 
     // Nothing was counted twice: each account's stored engine state is the state
-    // the engine reaches over the events once each, in order.
+    // the engine reaches over the events once each, in order, with their ids.
     let engine = Engine::new(EngineConfig::default());
     let mut states: BTreeMap<String, AccountState> = BTreeMap::new();
     for (i, line) in events.iter().enumerate() {
         let mut ev = parse_line(line.as_bytes(), i as u64 + 1).unwrap().unwrap();
         Enricher::none().enrich(&mut ev);
+        ev.id = Some(ids[i].clone());
         let state = states.entry(ev.account.as_str().to_owned()).or_default();
         engine.decide(state, &ev, ev.ts);
     }

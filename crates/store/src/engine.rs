@@ -5,10 +5,14 @@
 //! (`sqlite::commit_engine_states`), on PostgreSQL one statement of fixed text taking
 //! the batch as arrays (`postgres::commit_engine_states`). Every account whose stored
 //! version is still the one its new state was computed from gets the new state and, in
-//! the same transaction, the ids of the events that produced it with their decisions.
-//! So an event is never applied without its id being recorded, nor recorded without
-//! being applied; an account another writer changed first is left untouched and
-//! reported back, for the caller to reload and decide again.
+//! the same transaction, what must follow from it. The ids of the events applied are
+//! kept inside the state (`hearth_core::engine::Engine::applied`), so an event is
+//! never applied without its id being recorded, nor recorded without being applied; an
+//! account another writer changed first is left untouched and reported back, for the
+//! caller to reload and decide again.
+//!
+//! `applied_events` holds the ids applied before they were kept with the state: it is
+//! read until `prune_applied_events` has aged them all out, and no longer written.
 
 use crate::VersionedState;
 use async_trait::async_trait;
@@ -21,8 +25,6 @@ pub struct StateWrite {
     /// The version the state was computed from; 0 when the account had none.
     pub expected: i64,
     pub state: String,
-    /// The events this write applies that carry an id: (event id, decision JSON).
-    pub applied: Vec<(String, String)>,
     /// What follows from this write and must not be lost with the process, recorded
     /// in the same transaction (`engine_effects`), due [`EFFECTS_GRACE_MS`] after.
     pub effects: Option<PendingEffects>,
@@ -42,7 +44,8 @@ pub struct PendingEffects {
 /// before any node may claim them; also how long a claim holds them.
 pub const EFFECTS_GRACE_MS: i64 = 60_000;
 
-/// An event already applied to an account, with the decision it was given.
+/// An event applied to an account, with the decision it was given, from the time
+/// applied ids were kept in `applied_events`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedEvent {
     pub account: String,
@@ -57,17 +60,19 @@ pub trait EngineStore: Send + Sync {
         &self,
         accounts: &[String],
     ) -> crate::Result<Vec<(String, VersionedState)>>;
-    /// Which of these (account, event id) pairs were already applied.
+    /// Which of these (account, event id) pairs `applied_events` holds.
     async fn applied_events(&self, keys: &[(String, String)]) -> crate::Result<Vec<AppliedEvent>>;
+    /// Whether `applied_events` holds any row still.
+    async fn any_applied_events(&self) -> crate::Result<bool>;
     /// Commits every write whose account is still at its `expected` version, with its
-    /// applied event ids, in one transaction. Returns the accounts another writer
-    /// changed first: nothing of theirs was written.
+    /// effects, in one transaction. Returns the accounts another writer changed
+    /// first: nothing of theirs was written.
     async fn commit_engine_states(
         &self,
         writes: &[StateWrite],
         now: Timestamp,
     ) -> crate::Result<Vec<String>>;
-    /// Forgets event ids applied before `before`; returns how many.
+    /// Forgets rows of `applied_events` applied before `before`; returns how many.
     async fn prune_applied_events(&self, before: Timestamp) -> crate::Result<u64>;
     /// Claims at most `limit` effects whose due time has passed by `now`: each is
     /// due again [`EFFECTS_GRACE_MS`] later, so two nodes do not carry one out at once
@@ -79,19 +84,6 @@ pub trait EngineStore: Send + Sync {
     /// Rows of effects not deleted yet: all of them, and those already due by `now`
     /// (left behind by their node, or failing).
     async fn effects_backlog(&self, now: Timestamp) -> crate::Result<(u64, u64)>;
-}
-
-/// (account, event id, decision) of every applied id the writes carry.
-pub(crate) fn applied_rows<'w>(
-    writes: impl Iterator<Item = &'w StateWrite>,
-) -> Vec<(&'w str, &'w str, &'w str)> {
-    writes
-        .flat_map(|w| {
-            w.applied
-                .iter()
-                .map(move |(id, d)| (w.account.as_str(), id.as_str(), d.as_str()))
-        })
-        .collect()
 }
 
 /// (account, id, body) of every write's effects.
@@ -161,6 +153,14 @@ macro_rules! impl_engine_store {
                         }
                     }
                     Ok(found)
+                }
+
+                async fn any_applied_events(&self) -> crate::Result<bool> {
+                    let row = sqlx::query("SELECT EXISTS (SELECT 1 FROM applied_events) AS any")
+                        .fetch_one(self.engine_pool())
+                        .await
+                        .map_err(db_err)?;
+                    get(&row, "any")
                 }
 
                 async fn commit_engine_states(&self, writes: &[StateWrite], now: Timestamp) -> crate::Result<Vec<String>> {
@@ -242,4 +242,65 @@ pub fn unique_token() -> String {
         h.finish()
     });
     format!("{prefix:016x}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::EngineStore;
+    use hearth_core::Timestamp;
+
+    /// Rows of `applied_events` left from before ids were kept with the state, made
+    /// with `ROWS`, are found by (account, id) until they age out.
+    pub(crate) const ROWS: &str =
+        "INSERT INTO applied_events (account, event_id, decision, applied_at) \
+         VALUES ('a', 'e1', '{\"d\":1}', 5), ('b', 'e1', '{\"d\":2}', 6), ('b', 'e2', '{}', 20)";
+
+    pub(crate) async fn legacy_ids_are_read_until_pruned(s: &dyn EngineStore) {
+        assert!(s.any_applied_events().await.unwrap());
+        let keys = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(a, i)| ((*a).to_owned(), (*i).to_owned()))
+                .collect()
+        };
+        let mut found: Vec<(String, String, String)> = s
+            .applied_events(&keys(&[("a", "e1"), ("b", "e1"), ("a", "e2"), ("c", "e1")]))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.account, e.event_id, e.decision))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                ("a".into(), "e1".into(), "{\"d\":1}".into()),
+                ("b".into(), "e1".into(), "{\"d\":2}".into())
+            ]
+        );
+        assert_eq!(s.prune_applied_events(Timestamp(10)).await.unwrap(), 2);
+        assert!(s.any_applied_events().await.unwrap());
+        assert_eq!(s.prune_applied_events(Timestamp(21)).await.unwrap(), 1);
+        assert!(!s.any_applied_events().await.unwrap());
+        assert!(s
+            .applied_events(&keys(&[("b", "e2")]))
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn legacy_ids_are_read_until_pruned_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!("hearth-legacy-ids-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        let store = crate::SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        assert!(!store.any_applied_events().await.unwrap());
+        sqlx::raw_sql(ROWS).execute(store.pool()).await.unwrap();
+        legacy_ids_are_read_until_pruned(&store).await;
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -145,7 +145,7 @@ impl PgStore {
 /// planning each batch afresh instead was 30 % of PostgreSQL's CPU time under access
 /// load (session 7). Every statement on these connections is a keyed lookup or write.
 /// Data-modifying CTEs update the states still at their expected version, insert the
-/// new ones, and insert the applied ids and effects joined to the rows that were
+/// new ones, and insert the effects joined to the rows that were
 /// written, all under the statement's own transaction. Two nodes committing
 /// overlapping batches can meet in a deadlock; it is detected, the batch fails and is
 /// retried.
@@ -158,12 +158,9 @@ const COMMIT_SQL: &str = "WITH v AS (\
      SELECT acc, 1, new_state, $4 FROM v WHERE expected = 0 \
      ON CONFLICT (account) DO NOTHING RETURNING account), \
    won AS (SELECT account FROM upd UNION ALL SELECT account FROM ins), \
-   a AS (SELECT * FROM UNNEST($5::text[], $6::text[], $7::text[]) AS a(acc, id, decision)), \
-   app AS (INSERT INTO applied_events (account, event_id, decision, applied_at) \
-     SELECT a.acc, a.id, a.decision, $4 FROM a JOIN won ON won.account = a.acc), \
-   f AS (SELECT * FROM UNNEST($8::text[], $9::text[], $10::text[]) AS f(acc, id, body)), \
+   f AS (SELECT * FROM UNNEST($5::text[], $6::text[], $7::text[]) AS f(acc, id, body)), \
    eff AS (INSERT INTO engine_effects (id, account, effects, due_at) \
-     SELECT f.id, f.acc, f.body, $11 FROM f JOIN won ON won.account = f.acc) \
+     SELECT f.id, f.acc, f.body, $8 FROM f JOIN won ON won.account = f.acc) \
    SELECT account FROM won";
 
 pub(crate) async fn commit_engine_states(
@@ -171,7 +168,6 @@ pub(crate) async fn commit_engine_states(
     writes: &[StateWrite],
     now: Timestamp,
 ) -> crate::Result<Vec<String>> {
-    let applied = crate::engine::applied_rows(writes.iter());
     let effects = crate::engine::effects_rows(writes.iter());
     let won: std::collections::HashSet<String> = sqlx::query_scalar(COMMIT_SQL)
         .bind(
@@ -183,9 +179,6 @@ pub(crate) async fn commit_engine_states(
         .bind(writes.iter().map(|w| w.expected).collect::<Vec<_>>())
         .bind(writes.iter().map(|w| w.state.as_str()).collect::<Vec<_>>())
         .bind(now.0)
-        .bind(applied.iter().map(|a| a.0).collect::<Vec<_>>())
-        .bind(applied.iter().map(|a| a.1).collect::<Vec<_>>())
-        .bind(applied.iter().map(|a| a.2).collect::<Vec<_>>())
         .bind(effects.iter().map(|f| f.0).collect::<Vec<_>>())
         .bind(effects.iter().map(|f| f.1).collect::<Vec<_>>())
         .bind(effects.iter().map(|f| f.2).collect::<Vec<_>>())
@@ -251,14 +244,13 @@ mod tests {
         let mut conn = store.engine_pool().acquire().await.unwrap();
         sqlx::raw_sql(&format!(
             "PREPARE plan_probe(text[], bigint[], text[], bigint, text[], text[], text[], \
-             text[], text[], text[], bigint) AS {COMMIT_SQL}"
+             bigint) AS {COMMIT_SQL}"
         ))
         .execute(&mut *conn)
         .await
         .unwrap();
         let rows = sqlx::raw_sql(
-            "EXPLAIN EXECUTE plan_probe('{a,b}', '{1,1}', '{x,y}', 5, '{a}', '{e1}', '{d}', \
-             '{}', '{}', '{}', 6)",
+            "EXPLAIN EXECUTE plan_probe('{a,b}', '{1,1}', '{x,y}', 5, '{a}', '{f1}', '{[]}', 6)",
         )
         .fetch_all(&mut *conn)
         .await
@@ -275,6 +267,20 @@ mod tests {
             "{plan}"
         );
         assert!(!plan.contains("Seq Scan on engine_state"), "{plan}");
+    }
+
+    /// PostgreSQL only, like the test above.
+    #[tokio::test]
+    async fn legacy_ids_are_read_until_pruned_on_postgres() {
+        let Some((_, store, schema)) = store_in_schema("legacy").await else {
+            return;
+        };
+        sqlx::raw_sql(crate::engine::tests::ROWS)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        crate::engine::tests::legacy_ids_are_read_until_pruned(&store).await;
+        store.drop_schema(&schema).await.unwrap();
     }
 
     /// A pooled connection the database dropped while it sat idle is tested before use

@@ -208,12 +208,11 @@ fn push_for_winners<'a>(
     }
 }
 
-/// The states, the applied ids, the effects and the accounts whose write did not
-/// hold, as one list of statements sent at once, inside its own transaction: one
-/// hand-off to the database for the whole batch (SQLite, where every statement is a
-/// trip to the connection's thread). The applied ids and the
-/// effects go in only for accounts carrying this commit's token, so only where
-/// the version check held.
+/// The states, the effects and the accounts whose write did not hold, as one list of
+/// statements sent at once, inside its own transaction: one hand-off to the database
+/// for the whole batch (SQLite, where every statement is a trip to the connection's
+/// thread). The effects go in only for accounts carrying this commit's token, so only
+/// where the version check held.
 ///
 /// Every statement is `OR ROLLBACK`: any failure ends the whole transaction, which
 /// is what the caller wants anyway, and spares SQLite the statement journal it
@@ -257,14 +256,6 @@ pub(crate) async fn commit_engine_states(
         b.push_bind(now.0).push(", ").push_bind(&token);
         b.push(" FROM n WHERE acc IS NOT NULL ON CONFLICT (account) DO NOTHING; ");
     }
-    let applied = crate::engine::applied_rows(writes.iter());
-    push_for_winners(
-        &mut b,
-        "applied_events (account, event_id, decision, applied_at)",
-        &applied,
-        now.0,
-        &token,
-    );
     let effects = crate::engine::effects_rows(writes.iter());
     push_for_winners(
         &mut b,

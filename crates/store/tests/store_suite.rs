@@ -332,15 +332,11 @@ async fn engine_state_uses_optimistic_concurrency() {
     db.cleanup().await;
 }
 
-fn write(account: &str, expected: i64, state: &str, applied: &[(&str, &str)]) -> StateWrite {
+fn write(account: &str, expected: i64, state: &str) -> StateWrite {
     StateWrite {
         account: account.into(),
         expected,
         state: state.into(),
-        applied: applied
-            .iter()
-            .map(|(id, d)| ((*id).to_owned(), (*d).to_owned()))
-            .collect(),
         effects: None,
     }
 }
@@ -365,10 +361,10 @@ async fn effects_commit_with_their_state_and_wait_their_turn() {
     let lost = s
         .commit_engine_states(
             &[
-                with_effects(write("won", 0, "w1", &[("e1", "{}")]), "f-won", "[1]"),
+                with_effects(write("won", 0, "w1"), "f-won", "[1]"),
                 // Expected version 0 but another writer made one: neither the state
                 // nor its effects are written.
-                with_effects(write("lost", 0, "l1", &[]), "f-lost", "[2]"),
+                with_effects(write("lost", 0, "l1"), "f-lost", "[2]"),
             ],
             Timestamp(1_000),
         )
@@ -424,25 +420,12 @@ async fn effects_commit_with_their_state_and_wait_their_turn() {
     db.cleanup().await;
 }
 
-fn keys(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(a, id)| ((*a).to_owned(), (*id).to_owned()))
-        .collect()
-}
-
 #[tokio::test]
-async fn engine_batches_commit_the_winners_with_their_event_ids() {
+async fn engine_batches_commit_the_winners() {
     let db = test_db().await.unwrap();
     let s = &db.store;
     let lost = s
-        .commit_engine_states(
-            &[
-                write("b", 0, "b1", &[("e1", "{\"d\":1}"), ("e2", "{\"d\":2}")]),
-                write("a", 0, "a1", &[]),
-            ],
-            Timestamp(10),
-        )
+        .commit_engine_states(&[write("b", 0, "b1"), write("a", 0, "a1")], Timestamp(10))
         .await
         .unwrap();
     assert!(lost.is_empty(), "{lost:?}");
@@ -455,20 +438,14 @@ async fn engine_batches_commit_the_winners_with_their_event_ids() {
     assert_eq!((states[0].1.version, states[0].1.state.as_str()), (1, "a1"));
     assert_eq!((states[1].1.version, states[1].1.state.as_str()), (1, "b1"));
 
-    // "a" moved on under another writer: its write and its event ids are refused,
-    // while "b" in the same batch commits.
+    // "a" moved on under another writer: its write is refused, while "b" in the
+    // same batch commits.
     assert!(s
         .put_engine_state("a", 1, "a2-elsewhere", Timestamp(11))
         .await
         .unwrap());
     let lost = s
-        .commit_engine_states(
-            &[
-                write("a", 1, "a2", &[("e3", "{}")]),
-                write("b", 1, "b2", &[("e4", "{\"d\":4}")]),
-            ],
-            Timestamp(20),
-        )
+        .commit_engine_states(&[write("a", 1, "a2"), write("b", 1, "b2")], Timestamp(20))
         .await
         .unwrap();
     assert_eq!(lost, vec!["a".to_owned()]);
@@ -478,36 +455,8 @@ async fn engine_batches_commit_the_winners_with_their_event_ids() {
     );
     let b = s.engine_state("b").await.unwrap().unwrap();
     assert_eq!((b.version, b.state.as_str()), (2, "b2"));
-
-    let mut found = s
-        .applied_events(&keys(&[
-            ("b", "e1"),
-            ("b", "e4"),
-            ("a", "e3"),
-            ("a", "e1"),
-            ("b", "zz"),
-        ]))
-        .await
-        .unwrap();
-    found.sort_by(|x, y| x.event_id.cmp(&y.event_id));
-    let got: Vec<(&str, &str, &str)> = found
-        .iter()
-        .map(|e| (e.account.as_str(), e.event_id.as_str(), e.decision.as_str()))
-        .collect();
-    assert_eq!(
-        got,
-        vec![("b", "e1", "{\"d\":1}"), ("b", "e4", "{\"d\":4}")]
-    );
-
-    // Ids are pruned by age; the state stays.
-    assert_eq!(s.prune_applied_events(Timestamp(15)).await.unwrap(), 2);
-    let left = s
-        .applied_events(&keys(&[("b", "e1"), ("b", "e2"), ("b", "e4")]))
-        .await
-        .unwrap();
-    assert_eq!(left.len(), 1);
-    assert_eq!(left[0].event_id, "e4");
-    assert_eq!(s.engine_state("b").await.unwrap().unwrap().version, 2);
+    // Nothing is written to the old table of applied ids.
+    assert!(!s.any_applied_events().await.unwrap());
     db.cleanup().await;
 }
 
@@ -519,10 +468,7 @@ async fn a_batch_larger_than_one_statement_commits_every_winner() {
     let s = &db.store;
     let n = 4_500;
     let first: Vec<StateWrite> = (0..n)
-        .map(|i| {
-            let id = format!("e{i}");
-            write(&format!("acct-{i:05}"), 0, "s1", &[(id.as_str(), "{}")])
-        })
+        .map(|i| write(&format!("acct-{i:05}"), 0, "s1"))
         .collect();
     assert!(s
         .commit_engine_states(&first, Timestamp(1))
@@ -534,15 +480,7 @@ async fn a_batch_larger_than_one_statement_commits_every_winner() {
         .await
         .unwrap());
     let second: Vec<StateWrite> = (0..n)
-        .map(|i| {
-            let (a, b) = (format!("f{i}"), format!("g{i}"));
-            write(
-                &format!("acct-{i:05}"),
-                1,
-                "s2",
-                &[(a.as_str(), "{}"), (b.as_str(), "{}")],
-            )
-        })
+        .map(|i| write(&format!("acct-{i:05}"), 1, "s2"))
         .collect();
     let lost = s.commit_engine_states(&second, Timestamp(3)).await.unwrap();
     assert_eq!(lost, vec!["acct-04242".to_owned()]);
@@ -557,42 +495,26 @@ async fn a_batch_larger_than_one_statement_commits_every_winner() {
         };
         assert_eq!((st.version, st.state.as_str()), want, "{account}");
     }
-    let asked: Vec<(String, String)> = (0..n)
-        .flat_map(|i| {
-            let a = format!("acct-{i:05}");
-            [
-                (a.clone(), format!("e{i}")),
-                (a.clone(), format!("f{i}")),
-                (a, format!("g{i}")),
-            ]
-        })
-        .collect();
-    let found = s.applied_events(&asked).await.unwrap();
-    assert_eq!(
-        found.len(),
-        3 * n - 2,
-        "the lost account's two new ids are not recorded"
-    );
-    assert!(!found
-        .iter()
-        .any(|e| e.account == "acct-04242" && e.event_id != "e4242"));
     db.cleanup().await;
 }
 
 #[tokio::test]
-async fn an_event_id_applied_twice_fails_the_whole_batch() {
+async fn a_batch_that_fails_is_rolled_back_whole() {
     let db = test_db().await.unwrap();
     let s = &db.store;
-    s.commit_engine_states(&[write("a", 0, "a1", &[("e1", "{}")])], Timestamp(1))
-        .await
-        .unwrap();
-    // A writer that missed the recorded id must not apply it again: the batch,
-    // including the other account's write, is rolled back.
+    s.commit_engine_states(
+        &[with_effects(write("a", 0, "a1"), "f-1", "[]")],
+        Timestamp(1),
+    )
+    .await
+    .unwrap();
+    // A row of effects whose id is taken fails the commit: the batch, including the
+    // other account's write, is rolled back.
     let r = s
         .commit_engine_states(
             &[
-                write("c", 0, "c1", &[("x", "{}")]),
-                write("a", 1, "a2", &[("e1", "{}")]),
+                write("c", 0, "c1"),
+                with_effects(write("a", 1, "a2"), "f-1", "[]"),
             ],
             Timestamp(2),
         )
@@ -601,17 +523,12 @@ async fn an_event_id_applied_twice_fails_the_whole_batch() {
     assert!(s.engine_state("c").await.unwrap().is_none());
     let a = s.engine_state("a").await.unwrap().unwrap();
     assert_eq!((a.version, a.state.as_str()), (1, "a1"));
-    assert!(s
-        .applied_events(&keys(&[("c", "x")]))
-        .await
-        .unwrap()
-        .is_empty());
     // Nothing of the failed batch lingers on a pooled connection: later commits,
     // whatever connection they get, are seen by every other.
     for i in 0..20 {
         let account = format!("later-{i}");
         let lost = s
-            .commit_engine_states(&[write(&account, 0, "l1", &[("y", "{}")])], Timestamp(3))
+            .commit_engine_states(&[write(&account, 0, "l1")], Timestamp(3))
             .await
             .unwrap();
         assert!(lost.is_empty());

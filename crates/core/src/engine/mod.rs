@@ -59,7 +59,7 @@ pub use state::{AccountState, HouseholdNetwork, Standing};
 
 use global::Level;
 use signals::{distance_km, hash64, ua_features, NetInfo};
-use state::{DeviceRec, PlaceRec, StreamRec};
+use state::{applied_key, AppliedRec, DeviceRec, PlaceRec, StreamRec};
 
 use crate::time::DAY;
 use crate::{
@@ -114,6 +114,10 @@ pub struct EngineConfig {
     pub resold_devices: u32,
     pub resold_concurrency: u32,
     pub shared_places: u32,
+    /// Event ids remembered per account with their decisions, so an event that
+    /// arrives again is answered the same and counts nothing twice
+    /// ([`Engine::applied`]); the oldest is forgotten first.
+    pub applied_ids: usize,
 }
 
 impl Default for EngineConfig {
@@ -142,6 +146,7 @@ impl Default for EngineConfig {
             resold_devices: 6,
             resold_concurrency: 5,
             shared_places: 4,
+            applied_ids: 16,
         }
     }
 }
@@ -211,9 +216,29 @@ impl Engine {
         &self.global
     }
 
+    /// The decision an event with this id was given when it was applied to this
+    /// account, if it is among the account's last [`EngineConfig::applied_ids`];
+    /// `None` for an event without an id. [`Engine::decide`] answers such an event
+    /// with it and changes nothing.
+    pub fn applied(&self, state: &AccountState, event: &AccessEvent) -> Option<Decision> {
+        let id = applied_key(event.id.as_deref()?);
+        let a = state.applied.iter().find(|a| a.id == id)?;
+        Some(Decision {
+            account: event.account.clone(),
+            device: a.device.clone(),
+            ts: a.ts,
+            decision: a.outcome,
+            channels: a.channels.clone(),
+            defer_allowed: a.defer_allowed,
+            score: a.score,
+            reasons: a.reasons.clone(),
+        })
+    }
+
     /// Decides one event against the engine's frozen population statistics.
     /// Updates `state`; never touches anything else. The same function runs in
-    /// the server, in replay and in the benchmarks.
+    /// the server, in replay and in the benchmarks. An event whose id the account
+    /// has applied before gets its first decision again ([`Engine::applied`]).
     pub fn decide(
         &self,
         state: &mut AccountState,
@@ -288,6 +313,38 @@ impl Engine {
     }
 
     fn decide_core(
+        &self,
+        global: &GlobalStats,
+        state: &mut AccountState,
+        ev: &AccessEvent,
+        now: Timestamp,
+    ) -> (Decision, Option<Observation>) {
+        if let Some(first) = self.applied(state, ev) {
+            return (first, None);
+        }
+        let (decision, observation) = self.decide_fresh(global, state, ev, now);
+        if let Some(id) = &ev.id {
+            let keep = self.config.applied_ids;
+            if keep > 0 {
+                if state.applied.len() >= keep {
+                    state.applied.drain(..=state.applied.len() - keep);
+                }
+                state.applied.push(AppliedRec {
+                    id: applied_key(id).into_owned(),
+                    device: decision.device.clone(),
+                    ts: decision.ts,
+                    outcome: decision.decision,
+                    score: decision.score,
+                    reasons: decision.reasons.clone(),
+                    channels: decision.channels.clone(),
+                    defer_allowed: decision.defer_allowed,
+                });
+            }
+        }
+        (decision, observation)
+    }
+
+    fn decide_fresh(
         &self,
         global: &GlobalStats,
         state: &mut AccountState,

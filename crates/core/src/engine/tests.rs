@@ -506,3 +506,111 @@ fn a_stranger_streaming_far_away_while_the_household_streams_is_reported() {
     // Concurrency alone is not attack evidence: verify, never deny.
     assert!(!d.reasons.contains(&Reason::ImpossibleTravel));
 }
+
+fn with_id(mut e: AccessEvent, id: &str) -> AccessEvent {
+    e.id = Some(id.into());
+    e
+}
+
+#[test]
+fn an_event_id_applied_before_gets_its_first_decision_and_changes_nothing() {
+    let mut a = Account::household();
+    let first = a.run(with_id(
+        ev(60, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
+        "m-1",
+    ));
+    assert_eq!(first.decision, Outcome::Verify);
+    // Through JSON, as the server stores it: the decision comes back whole.
+    a.state = serde_json::from_str(&serde_json::to_string(&a.state).unwrap()).unwrap();
+    let before = a.state.clone();
+    // Redelivered: the same answer, and the device's second sighting is not counted.
+    let again = a.run(with_id(
+        ev(60, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
+        "m-1",
+    ));
+    assert_eq!(again, first);
+    assert_eq!(a.state, before);
+    // The same event under a new id is a new event.
+    let d = a.run(with_id(
+        ev(61, "x", DeviceType::Tv, &PORTO, EventKind::VerifyLater),
+        "m-2",
+    ));
+    assert_eq!(d.decision, Outcome::Allow);
+    assert_ne!(a.state, before);
+    // Events without an id are never taken for one another.
+    let before = a.state.clone();
+    a.play(62, "x", DeviceType::Tv, &PORTO);
+    assert_ne!(a.state, before);
+}
+
+#[test]
+fn only_the_latest_applied_ids_are_kept() {
+    let mut a = Account::household();
+    let keep = a.engine.config.applied_ids as i64;
+    let first = a.run(with_id(
+        ev(20, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+        "m-0",
+    ));
+    for i in 1..keep {
+        a.run(with_id(
+            ev(20 + i, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+            &format!("m-{i}"),
+        ));
+    }
+    assert_eq!(a.state.applied.len(), keep as usize);
+    let e = with_id(
+        ev(20, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+        "m-0",
+    );
+    assert_eq!(a.engine.applied(&a.state, &e), Some(first));
+    // One more id pushes the oldest out: it would be applied afresh.
+    a.run(with_id(
+        ev(20 + keep, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+        "m-new",
+    ));
+    assert_eq!(a.state.applied.len(), keep as usize);
+    assert_eq!(a.engine.applied(&a.state, &e), None);
+    let e1 = with_id(
+        ev(21, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+        "m-1",
+    );
+    assert!(a.engine.applied(&a.state, &e1).is_some());
+
+    // Kept nowhere when configured off.
+    let mut b = Account::new();
+    b.engine.config.applied_ids = 0;
+    b.run(with_id(
+        ev(0, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+        "m-0",
+    ));
+    assert!(b.state.applied.is_empty());
+}
+
+#[test]
+fn applied_ids_are_told_apart_and_long_ones_kept_short() {
+    // Ids that differ in a few trailing characters (a stream name and a sequence
+    // number, as `hearth consume` makes them) are each their own event.
+    let mut a = Account::household();
+    a.engine.config.applied_ids = 3000;
+    let stream = "HEARTH_TEST_10681_468206953685_EVENTS";
+    for n in 1..3000 {
+        let e = with_id(
+            ev(20, "tv", DeviceType::Tv, &HOME, EventKind::Heartbeat),
+            &format!("{stream}:{n}"),
+        );
+        assert_eq!(a.engine.applied(&a.state, &e), None, "{n}");
+        a.run(e);
+    }
+    // An id longer than 64 bytes is kept as its digest, and still recognised.
+    let long = "x".repeat(10_000);
+    let e = with_id(
+        ev(21, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+        &long,
+    );
+    let first = a.run(e.clone());
+    let kept = &a.state.applied.last().unwrap().id;
+    assert_eq!(kept.len(), 65);
+    assert_eq!(a.engine.applied(&a.state, &e), Some(first));
+    let other = with_id(e.clone(), &format!("{long}y"));
+    assert_eq!(a.engine.applied(&a.state, &other), None);
+}

@@ -3,15 +3,15 @@
 //!
 //! Per batch the writer loads the accounts' states (unless it holds them from its own
 //! last commit), runs each account's events through the engine in arrival order in
-//! memory, and commits every changed state together with the applied event ids and
-//! decisions, and with what must follow from them ([`super::effects`]). It does not
-//! look the ids up first: an id applied before makes the commit fail whole on the
-//! applied-ids key, and the next round looks the batch's ids up and answers those
-//! events with their stored decisions. An account that another
-//! node changed first is reloaded and decided again, so no update is lost; a caller
-//! is answered only after the commit that holds its event, so no acknowledged event
-//! is lost. A full queue is refused at once (503) rather than letting waits grow
-//! without bound.
+//! memory, and commits every changed state together with what must follow from it
+//! ([`super::effects`]). Each state carries the account's latest event ids with their
+//! decisions ([`Engine::applied`]), so an event that arrives again is answered with
+//! its first decision from the state the writer holds anyway, and two nodes applying
+//! one event at once cannot both count it: one loses the version check, reloads, and
+//! finds the id. An account that another node changed first is reloaded and decided
+//! again, so no update is lost; a caller is answered only after the commit that holds
+//! its event, so no acknowledged event is lost. A full queue is refused at once (503)
+//! rather than letting waits grow without bound.
 
 use super::effects::{Effects, Verification};
 use super::notify::Ownerless;
@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-/// `[access]`: the write path's queue and the lifetime of applied event ids.
+/// `[access]`: the write path's queue and its writers.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccessConfig {
@@ -33,7 +33,8 @@ pub struct AccessConfig {
     pub queue: usize,
     /// Most events committed in one transaction.
     pub batch_max: usize,
-    /// Days an applied event id is remembered (a redelivery after that is new).
+    /// Days a row of `applied_events` is kept: event ids applied before they were
+    /// kept with each account's state (`[engine] applied_ids`), read until they age out.
     pub applied_ids_days: u32,
     /// Accounts whose state the writer keeps in memory between batches (about 2 KiB
     /// each), so a busy account is not read back for every batch. A copy another node
@@ -62,7 +63,7 @@ impl Default for AccessConfig {
 const MAX_ROUNDS: usize = 16;
 /// Failed commits (deadlock, a lost connection) tolerated per batch.
 const MAX_ERRORS: usize = 3;
-/// How often the writer forgets old applied event ids.
+/// How often the writer forgets old rows of `applied_events`.
 const PRUNE_EVERY_MS: i64 = 3_600_000;
 
 /// An account's verdict before and after one of its events.
@@ -141,13 +142,16 @@ pub struct Applied {
 }
 
 /// Applies a batch of events (any accounts, in arrival order) and commits it;
-/// one result per event, in the same order.
+/// one result per event, in the same order. With `legacy`, the events' ids are
+/// also looked up in `applied_events` (ids applied before they were kept with the
+/// state, until they age out).
 pub async fn apply(
     store: &dyn Store,
     engine: &Engine,
     cache: &mut StateCache,
     events: &[AccessEvent],
     now: Timestamp,
+    legacy: bool,
 ) -> Vec<ServiceResult<Applied>> {
     let mut results: Vec<Option<ServiceResult<Applied>>> = events.iter().map(|_| None).collect();
     let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -157,18 +161,11 @@ pub async fn apply(
     let mut conflicts: HashMap<&str, u32> = HashMap::new();
     let mut last_error = None;
     let mut errors = 0;
-    // The first round does not look the batch's event ids up: a redelivered id is
-    // rare, and one already applied makes the commit fail on the applied-ids key,
-    // writing nothing; every later round looks them up first.
-    let mut lookup = false;
     for _ in 0..MAX_ROUNDS {
         if by_account.is_empty() {
             break;
         }
-        let looked_up = lookup;
-        let this_round = round(store, engine, cache, events, &by_account, now, lookup).await;
-        lookup = true;
-        match this_round {
+        match round(store, engine, cache, events, &by_account, now, legacy).await {
             Ok((decided, lost)) => {
                 for (account, outcomes) in decided {
                     if lost.iter().any(|l| l == account) {
@@ -191,12 +188,8 @@ pub async fn apply(
                 }
             }
             Err(e) => {
-                // A failed commit wrote nothing: reload and try again, a few times. The
-                // optimistic first round's failure may be only a redelivered id, which
-                // the next round finds; the database being away counts at once.
-                if looked_up || matches!(e, ServiceError::Unavailable(_)) {
-                    errors += 1;
-                }
+                // A failed commit wrote nothing: reload and try again, a few times.
+                errors += 1;
                 last_error = Some(e);
                 if errors >= MAX_ERRORS {
                     break;
@@ -232,7 +225,7 @@ async fn round<'a>(
     events: &[AccessEvent],
     by_account: &BTreeMap<&'a str, Vec<usize>>,
     now: Timestamp,
-    lookup: bool,
+    legacy: bool,
 ) -> ServiceResult<(Vec<(&'a str, Outcomes)>, Vec<String>)> {
     // Taken out of the cache: put back only once committed (or left unchanged).
     let mut cached: HashMap<&str, (i64, AccountState)> = HashMap::new();
@@ -246,14 +239,12 @@ async fn round<'a>(
         .filter(|a| !cached.contains_key(**a))
         .map(|a| (*a).to_owned())
         .collect();
-    // States first, then applied ids: an id recorded after the state was read comes
-    // with a newer version, so the commit below loses and the account is reloaded.
     let states: HashMap<String, hearth_store::VersionedState> = if missing.is_empty() {
         HashMap::new()
     } else {
         store.engine_states(&missing).await?.into_iter().collect()
     };
-    let keys: Vec<(String, String)> = if lookup {
+    let keys: Vec<(String, String)> = if legacy {
         by_account
             .values()
             .flatten()
@@ -303,17 +294,17 @@ async fn round<'a>(
         };
         let mut outcomes: Outcomes = Vec::with_capacity(idxs.len());
         let owned = !cache.ownerless.contains(account);
-        let mut applied = Vec::new();
         let mut effects = Effects::default();
         let mut last_fresh = None;
         for &i in idxs {
             let event = &events[i];
-            if let Some(id) = &event.id {
-                let key = (account.to_string(), id.clone());
-                if let Some(d) = seen.get(&key) {
-                    outcomes.push((i, Ok(replayed(d.clone()))));
-                    continue;
-                }
+            let first = match &event.id {
+                Some(id) if legacy => seen.get(&(account.to_string(), id.clone())).cloned(),
+                _ => None,
+            };
+            if let Some(d) = first.or_else(|| engine.applied(&state, event)) {
+                outcomes.push((i, Ok(replayed(d))));
+                continue;
             }
             let before = engine.verdict_basis(&state, event.ts);
             let decision = engine.decide(&mut state, event, event.ts);
@@ -329,12 +320,6 @@ async fn round<'a>(
                 effects
                     .verifications
                     .extend(Verification::of(event, &decision));
-            }
-            if let Some(id) = &event.id {
-                let json = serde_json::to_string(&decision)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                applied.push((id.clone(), json));
-                seen.insert((account.to_string(), id.clone()), decision.clone());
             }
             last_fresh = Some(outcomes.len());
             outcomes.push((
@@ -369,7 +354,6 @@ async fn round<'a>(
                 account: (*account).to_owned(),
                 expected: version,
                 state: json,
-                applied,
                 effects: pending,
             });
             committed.push((*account, version + 1, state));
@@ -484,13 +468,15 @@ async fn run(
 ) {
     let batch_max = config.batch_max.max(1);
     let mut last_prune: Option<Timestamp> = None;
+    // Until the old table of applied ids has aged out, it is read as well.
+    let mut legacy = store.any_applied_events().await.unwrap_or(true);
     let mut jobs: Vec<Job> = Vec::with_capacity(batch_max);
     let mut cache = StateCache::new(config.cache_accounts).with_ownerless(ownerless);
     while rx.recv_many(&mut jobs, batch_max).await > 0 {
         let events: Vec<AccessEvent> = jobs.iter().map(|j| j.event.clone()).collect();
         let now = super::now();
         let began = std::time::Instant::now();
-        let results = apply(store.as_ref(), &engine, &mut cache, &events, now).await;
+        let results = apply(store.as_ref(), &engine, &mut cache, &events, now, legacy).await;
         metrics.observe(
             "hearth_access_batch_seconds",
             &[],
@@ -501,12 +487,13 @@ async fn run(
             // A caller that went away has nothing to be told; its event is committed.
             let _ = job.reply.send(r);
         }
-        if last_prune.is_none_or(|t| now.0 - t.0 >= PRUNE_EVERY_MS) {
+        if legacy && last_prune.is_none_or(|t| now.0 - t.0 >= PRUNE_EVERY_MS) {
             last_prune = Some(now);
             let keep_ms = i64::from(config.applied_ids_days) * 86_400_000;
             if let Err(e) = store.prune_applied_events(Timestamp(now.0 - keep_ms)).await {
                 tracing::warn!(error = %e, "pruning applied event ids failed");
             }
+            legacy = store.any_applied_events().await.unwrap_or(true);
         }
     }
 }
