@@ -66,16 +66,18 @@ async fn an_event_id_is_applied_once_per_account() {
     assert_eq!(version(&s, "acc-1").await, 1);
     assert_eq!(decisions(&s), 1);
 
-    // Redelivered (here even with another device and time): the stored decision,
-    // and no state change, no count.
-    for e in [
-        event("acc-1", "tv-1", 0, Some("ev-1")),
-        event("acc-1", "phone-9", 30, Some("ev-1")),
-    ] {
-        let (status, again) = post(&c, &s, &e).await;
-        assert_eq!(status, 200);
-        assert_eq!(again, first);
-    }
+    // Redelivered: the first decision, and no state change, no count. An id sent
+    // again with another device and time (a platform reusing ids) gets the first
+    // decision too, about the device and time it names.
+    let (status, again) = post(&c, &s, &event("acc-1", "tv-1", 0, Some("ev-1"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, first);
+    let (status, reused) = post(&c, &s, &event("acc-1", "phone-9", 30, Some("ev-1"))).await;
+    assert_eq!(status, 200);
+    let mut want = first.clone();
+    want["device"] = json!("phone-9");
+    want["ts"] = json!("2026-03-01T20:30:00Z");
+    assert_eq!(reused, want);
     assert_eq!(version(&s, "acc-1").await, 1);
     assert_eq!(decisions(&s), 1);
 
@@ -298,7 +300,7 @@ async fn a_redelivered_id_among_fresh_events_is_answered_and_the_rest_committed(
     for (round, mut cache) in [(1, cache), (2, StateCache::new(100))] {
         let batch = [
             ev(&format!("acc-{round}0"), 1, "ev-1"),
-            ev("acc-1", 1, "ev-1"),
+            ev("acc-1", 0, "ev-1"),
             ev(&format!("acc-{round}1"), 1, "ev-9"),
         ];
         let out: Vec<_> = apply(store.as_ref(), &engine, &mut cache, &batch, now, false)

@@ -46,6 +46,7 @@
 //! empty table the ratio still compares the event with the account's own
 //! history (population probabilities are then uniform).
 
+mod applied;
 mod global;
 mod signals;
 mod state;
@@ -59,7 +60,7 @@ pub use state::{AccountState, HouseholdNetwork, Standing};
 
 use global::Level;
 use signals::{distance_km, hash64, ua_features, NetInfo};
-use state::{applied_key, AppliedRec, DeviceRec, PlaceRec, StreamRec};
+use state::{DeviceRec, PlaceRec, StreamRec};
 
 use crate::time::DAY;
 use crate::{
@@ -221,18 +222,7 @@ impl Engine {
     /// `None` for an event without an id. [`Engine::decide`] answers such an event
     /// with it and changes nothing.
     pub fn applied(&self, state: &AccountState, event: &AccessEvent) -> Option<Decision> {
-        let id = applied_key(event.id.as_deref()?);
-        let a = state.applied.iter().find(|a| a.id == id)?;
-        Some(Decision {
-            account: event.account.clone(),
-            device: a.device.clone(),
-            ts: a.ts,
-            decision: a.outcome,
-            channels: a.channels.clone(),
-            defer_allowed: a.defer_allowed,
-            score: a.score,
-            reasons: a.reasons.clone(),
-        })
+        state.applied.find(event)
     }
 
     /// Decides one event against the engine's frozen population statistics.
@@ -324,22 +314,9 @@ impl Engine {
         }
         let (decision, observation) = self.decide_fresh(global, state, ev, now);
         if let Some(id) = &ev.id {
-            let keep = self.config.applied_ids;
-            if keep > 0 {
-                if state.applied.len() >= keep {
-                    state.applied.drain(..=state.applied.len() - keep);
-                }
-                state.applied.push(AppliedRec {
-                    id: applied_key(id).into_owned(),
-                    device: decision.device.clone(),
-                    ts: decision.ts,
-                    outcome: decision.decision,
-                    score: decision.score,
-                    reasons: decision.reasons.clone(),
-                    channels: decision.channels.clone(),
-                    defer_allowed: decision.defer_allowed,
-                });
-            }
+            state
+                .applied
+                .remember(id, &decision, self.config.applied_ids);
         }
         (decision, observation)
     }

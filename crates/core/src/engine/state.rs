@@ -7,8 +7,9 @@
 //! seconds. Field names are short because the server persists one JSON
 //! document per account and replays keep a million of them in memory.
 
+use super::applied::AppliedIds;
 use super::signals::{hash64, unpack_country};
-use crate::{Channel, DeviceId, DeviceType, Outcome, Reason, Timestamp};
+use crate::{DeviceId, DeviceType, Timestamp};
 use serde::{Deserialize, Serialize};
 
 fn is_zero_i64(v: &i64) -> bool {
@@ -54,51 +55,9 @@ pub struct AccountState {
     /// A TV-class device has defined a household once: phones no longer make a provisional one.
     #[serde(rename = "t", default, skip_serializing_if = "is_false")]
     pub(crate) tv_seen: bool,
-    /// The account's latest event ids (at most `applied_ids`, oldest first), each
-    /// with the decision it was given: an event that arrives again (a bus
-    /// redelivering, a client retrying) is answered the same and changes nothing.
-    #[serde(rename = "a", default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) applied: Vec<AppliedRec>,
-}
-
-/// An applied event id ([`applied_key`]) and its decision but for the account,
-/// which the state is of.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct AppliedRec {
-    #[serde(rename = "i")]
-    pub id: String,
-    #[serde(rename = "d")]
-    pub device: DeviceId,
-    #[serde(rename = "t")]
-    pub ts: Timestamp,
-    #[serde(rename = "o")]
-    pub outcome: Outcome,
-    #[serde(rename = "s")]
-    pub score: f64,
-    #[serde(rename = "r", default, skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<Reason>,
-    #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
-    pub channels: Vec<Channel>,
-    #[serde(rename = "w", default, skip_serializing_if = "is_false")]
-    pub defer_allowed: bool,
-}
-
-/// How an event id is kept in [`AppliedRec`]: as it is up to 64 bytes, else as `#`
-/// and its SHA-256 in hex (65 bytes, so never equal to a kept id), so a hostile id
-/// does not grow the state. Not the engine's 64-bit `hash64`: two ids that collide
-/// would answer one event with another's decision.
-pub(crate) fn applied_key(id: &str) -> std::borrow::Cow<'_, str> {
-    use sha2::Digest;
-    use std::fmt::Write;
-    if id.len() <= 64 {
-        return id.into();
-    }
-    let mut key = String::with_capacity(65);
-    key.push('#');
-    for b in sha2::Sha256::digest(id.as_bytes()) {
-        let _ = write!(key, "{b:02x}");
-    }
-    key.into()
+    /// The account's latest event ids with their decisions ([`AppliedIds`]).
+    #[serde(rename = "a", default, skip_serializing_if = "AppliedIds::is_empty")]
+    pub(crate) applied: AppliedIds,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

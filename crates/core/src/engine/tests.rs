@@ -608,9 +608,48 @@ fn applied_ids_are_told_apart_and_long_ones_kept_short() {
         &long,
     );
     let first = a.run(e.clone());
-    let kept = &a.state.applied.last().unwrap().id;
-    assert_eq!(kept.len(), 65);
+    let kept = serde_json::to_value(&a.state.applied).unwrap();
+    let last = kept["e"].as_array().unwrap().last().unwrap();
+    assert_eq!(last[0].as_str().unwrap().len(), 65, "{last}");
     assert_eq!(a.engine.applied(&a.state, &e), Some(first));
     let other = with_id(e.clone(), &format!("{long}y"));
     assert_eq!(a.engine.applied(&a.state, &other), None);
+}
+
+#[test]
+fn applied_ids_share_their_decisions_and_forget_unused_ones() {
+    let mut a = Account::household();
+    let keep = a.engine.config.applied_ids as i64;
+    let stranger = a.run(with_id(
+        ev(60, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
+        "s-0",
+    ));
+    assert_eq!(stranger.decision, Outcome::Verify);
+    for i in 0..keep {
+        a.run(with_id(
+            ev(61 + i, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+            &format!("h-{i}"),
+        ));
+    }
+    // One body for all the home playbacks, once the stranger's has been forgotten.
+    let kept = serde_json::to_value(&a.state.applied).unwrap();
+    assert_eq!(kept["e"].as_array().unwrap().len(), keep as usize);
+    assert_eq!(kept["b"].as_array().unwrap().len(), 1, "{kept}");
+    // A new body is added and answered from; the shared one still answers.
+    let again = a.run(with_id(
+        ev(200, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
+        "s-1",
+    ));
+    let e = with_id(
+        ev(200, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
+        "s-1",
+    );
+    assert_eq!(a.engine.applied(&a.state, &e), Some(again));
+    let h = with_id(
+        ev(60 + keep, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+        &format!("h-{}", keep - 1),
+    );
+    let d = a.engine.applied(&a.state, &h).unwrap();
+    assert_eq!((d.device.as_str(), d.decision), ("tv", Outcome::Allow));
+    assert_eq!(d.ts, h.ts);
 }
