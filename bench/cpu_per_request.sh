@@ -7,7 +7,9 @@
 #   BENCH_BIN=target/release/hearth bash bench/cpu_per_request.sh             # SQLite
 #   BENCH_BIN=... DATABASE_URL=postgres://postgres@127.0.0.1:5432/DB bash bench/cpu_per_request.sh
 #
-# One fresh server (and data folder) per call; wrk -t2 -c32 for DURATION each. Only
+# One fresh server (and data folder) per call; access events for WARMUP (default 2s,
+# -c4) first, then wrk -t2 -c32 for DURATION each. With WARMUP=24s -c32 fills every
+# account's state to its steady size first (its latest event ids; session 13). Only
 # 127.0.0.1 is contacted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,10 @@ KEY="bench-key-$$-$RANDOM"
 . bench/server.sh
 start_server "${DATABASE_URL:-}"
 trap stop_server EXIT
-BENCH_KEY=$KEY wrk -t1 -c4 -d2s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
+WARMUP=${WARMUP:-2s}
+if [ "$WARMUP" = 2s ]; then warm="-t1 -c4"; else warm="-t2 -c32"; fi
+# shellcheck disable=SC2086
+BENCH_KEY=$KEY wrk $warm -d"$WARMUP" -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
 
 server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }

@@ -161,9 +161,9 @@ pub struct AccessEventDoc {
     pub asn: Option<u32>,
     /// Anonymising network (VPN, Tor, hosting), when the platform knows it.
     pub anonymous: Option<bool>,
-    /// The platform's id for this event, unique per account (not an engine input): an
-    /// event whose id was already applied is answered with the stored decision and not
-    /// applied again.
+    /// The platform's id for this event, unique per account: an event whose id is
+    /// among the account's latest `[engine] applied_ids` (16) is answered with the decision it was given
+    /// and not applied again.
     pub id: Option<String>,
 }
 
