@@ -520,3 +520,71 @@ async fn effects_are_written_only_when_something_follows_from_them() {
     }
     db.cleanup().await;
 }
+
+/// A database written before applied ids moved into the state: its `applied_events`
+/// rows still answer their events, until they age out.
+#[tokio::test]
+async fn ids_applied_before_they_moved_into_the_state_still_count_once() {
+    use hearth_server::service::writer::{apply, StateCache};
+    let dir = std::env::temp_dir().join(format!("hearth-legacy-writer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let sqlite = hearth_store::SqliteStore::connect(&url).await.unwrap();
+    let engine = Engine::new(EngineConfig::default());
+    let ev = |minute: u32, id: &str| -> AccessEvent {
+        serde_json::from_value(event("acc-1", "tv-1", minute, Some(id))).unwrap()
+    };
+    // The decision an older node gave "old-1", as it stored it.
+    let mut scratch = hearth_core::engine::AccountState::default();
+    let old = engine.decide(&mut scratch, &ev(0, "old-1"), ev(0, "old-1").ts);
+    sqlx::query("INSERT INTO applied_events (account, event_id, decision, applied_at) VALUES ('acc-1', 'old-1', $1, $2)")
+        .bind(serde_json::to_string(&old).unwrap())
+        .bind(hearth_core::Timestamp(1_772_395_200_000).0)
+        .execute(sqlite.pool())
+        .await
+        .unwrap();
+    let store: std::sync::Arc<dyn hearth_store::Store> = std::sync::Arc::new(sqlite);
+
+    // Read while rows remain: the old id gets its stored decision, the new one is applied.
+    let now = hearth_core::Timestamp(1_772_395_260_000);
+    let out: Vec<_> = apply(
+        store.as_ref(),
+        &engine,
+        &mut StateCache::new(10),
+        &[ev(0, "old-1"), ev(1, "new-1")],
+        now,
+        true,
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    assert_eq!(
+        out.iter().map(|a| a.fresh).collect::<Vec<_>>(),
+        [false, true]
+    );
+    assert_eq!(out[0].decision, old);
+
+    // The writer finds the rows by itself. This one is older than
+    // `[access] applied_ids_days`: after that batch the writer prunes it, and the
+    // table is empty from then on.
+    let writer = Writer::spawn(
+        store.clone(),
+        engine.clone(),
+        &AccessConfig::default(),
+        Default::default(),
+        Default::default(),
+    );
+    let again = writer.submit(ev(0, "old-1")).await.unwrap();
+    assert!(!again.fresh);
+    assert_eq!(again.decision, old);
+    for _ in 0..100 {
+        if !store.any_applied_events().await.unwrap() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!store.any_applied_events().await.unwrap());
+    assert!(writer.submit(ev(2, "new-2")).await.unwrap().fresh);
+    let _ = std::fs::remove_dir_all(&dir);
+}

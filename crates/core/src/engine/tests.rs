@@ -512,22 +512,22 @@ fn with_id(mut e: AccessEvent, id: &str) -> AccessEvent {
     e
 }
 
+impl Account {
+    fn play_id(&mut self, min: i64, dev: &str, ty: DeviceType, at: &At, id: &str) -> Decision {
+        self.run(with_id(ev(min, dev, ty, at, EventKind::Playback), id))
+    }
+}
+
 #[test]
 fn an_event_id_applied_before_gets_its_first_decision_and_changes_nothing() {
     let mut a = Account::household();
-    let first = a.run(with_id(
-        ev(60, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
-        "m-1",
-    ));
+    let first = a.play_id(60, "x", DeviceType::Tv, &PORTO, "m-1");
     assert_eq!(first.decision, Outcome::Verify);
     // Through JSON, as the server stores it: the decision comes back whole.
     a.state = serde_json::from_str(&serde_json::to_string(&a.state).unwrap()).unwrap();
     let before = a.state.clone();
     // Redelivered: the same answer, and the device's second sighting is not counted.
-    let again = a.run(with_id(
-        ev(60, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
-        "m-1",
-    ));
+    let again = a.play_id(60, "x", DeviceType::Tv, &PORTO, "m-1");
     assert_eq!(again, first);
     assert_eq!(a.state, before);
     // The same event under a new id is a new event.
@@ -547,15 +547,9 @@ fn an_event_id_applied_before_gets_its_first_decision_and_changes_nothing() {
 fn only_the_latest_applied_ids_are_kept() {
     let mut a = Account::household();
     let keep = a.engine.config.applied_ids as i64;
-    let first = a.run(with_id(
-        ev(20, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
-        "m-0",
-    ));
+    let first = a.play_id(20, "tv", DeviceType::Tv, &HOME, "m-0");
     for i in 1..keep {
-        a.run(with_id(
-            ev(20 + i, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
-            &format!("m-{i}"),
-        ));
+        a.play_id(20 + i, "tv", DeviceType::Tv, &HOME, &format!("m-{i}"));
     }
     assert_eq!(a.state.applied.len(), keep as usize);
     let e = with_id(
@@ -564,10 +558,7 @@ fn only_the_latest_applied_ids_are_kept() {
     );
     assert_eq!(a.engine.applied(&a.state, &e), Some(first));
     // One more id pushes the oldest out: it would be applied afresh.
-    a.run(with_id(
-        ev(20 + keep, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
-        "m-new",
-    ));
+    a.play_id(20 + keep, "tv", DeviceType::Tv, &HOME, "m-new");
     assert_eq!(a.state.applied.len(), keep as usize);
     assert_eq!(a.engine.applied(&a.state, &e), None);
     let e1 = with_id(
@@ -620,26 +611,17 @@ fn applied_ids_are_told_apart_and_long_ones_kept_short() {
 fn applied_ids_share_their_decisions_and_forget_unused_ones() {
     let mut a = Account::household();
     let keep = a.engine.config.applied_ids as i64;
-    let stranger = a.run(with_id(
-        ev(60, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
-        "s-0",
-    ));
+    let stranger = a.play_id(60, "x", DeviceType::Tv, &PORTO, "s-0");
     assert_eq!(stranger.decision, Outcome::Verify);
     for i in 0..keep {
-        a.run(with_id(
-            ev(61 + i, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
-            &format!("h-{i}"),
-        ));
+        a.play_id(61 + i, "tv", DeviceType::Tv, &HOME, &format!("h-{i}"));
     }
     // One body for all the home playbacks, once the stranger's has been forgotten.
     let kept = serde_json::to_value(&a.state.applied).unwrap();
     assert_eq!(kept["e"].as_array().unwrap().len(), keep as usize);
     assert_eq!(kept["b"].as_array().unwrap().len(), 1, "{kept}");
     // A new body is added and answered from; the shared one still answers.
-    let again = a.run(with_id(
-        ev(200, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
-        "s-1",
-    ));
+    let again = a.play_id(200, "x", DeviceType::Tv, &PORTO, "s-1");
     let e = with_id(
         ev(200, "x", DeviceType::Tv, &PORTO, EventKind::Playback),
         "s-1",
