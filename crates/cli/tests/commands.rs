@@ -85,3 +85,29 @@ fn replay_reports_malformed_lines_by_number_and_carries_on() {
     assert_eq!(lines[1]["device"], "d-9");
     assert!(stderr.contains("line 2:"), "{stderr}");
 }
+
+#[test]
+fn replay_applies_an_event_id_once() {
+    let line = |minute: u32, device: &str, kind: &str, id: &str| {
+        format!(
+            r#"{{"ts":"2026-03-01T20:{minute:02}:00Z","account":"a-1","device":"{device}","device_type":"computer","kind":"{kind}","ip":"90.1.2.3","country":"FR","city":"Paris","lat":48.85,"lon":2.35,"asn":3215,"id":"{id}"}}"#
+        ) + "\n"
+    };
+    // Four failed sign-ins, the last delivered twice, then a sign-in: five failures
+    // would mark it (`recent_sign_in_failures`); four do not.
+    let mut input: Vec<String> = (1..=4)
+        .map(|i| line(i, "evil", "sign_in_failed", &format!("f-{i}")))
+        .collect();
+    input.push(line(4, "evil", "sign_in_failed", "f-4"));
+    input.push(line(10, "evil2", "sign_in", "s-1"));
+    let (lines, stderr, ok) = run(&["replay", "-"], &input.concat());
+    assert!(ok, "{stderr}");
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines[4], lines[3], "the redelivery gets the first decision");
+    let reasons = lines[5]["reasons"].as_array().unwrap();
+    assert!(
+        !reasons.iter().any(|r| r == "recent_sign_in_failures"),
+        "the redelivered failure counted twice: {}",
+        lines[5]
+    );
+}
