@@ -332,7 +332,10 @@ impl Engine {
         // Times before 1970 or absurdly far ahead are clamped: 0 means "never" in the state.
         let t = clock(now);
         let net = NetInfo::of(ev);
-        let dev_id = hash64(ev.device.as_str());
+        let dev_id = state.device_key(ev.device.as_str());
+        // The foreign-device sketch keeps its bits from before devices had keys of
+        // their own, so that a device migrated to its key is not counted twice.
+        let dev_bit = hash64(ev.device.as_str());
         let portable = ev.device_type.is_portable();
         let is_access = matches!(
             ev.kind,
@@ -602,7 +605,7 @@ impl Engine {
                         attack = true;
                     }
                     if !trusted {
-                        note_foreign(state, pi, dev_id, portable, is_new, false, t, c);
+                        note_foreign(state, pi, dev_bit, portable, is_new, false, t, c);
                         let a = verdict::assess(state, t, c);
                         if a.homes + a.clusters >= 2 {
                             reasons.push(Reason::ManyHouseholds);
@@ -625,7 +628,7 @@ impl Engine {
                         }
                     } else if standing == Standing::Verified {
                         // Devices verified by the owner watching away make another household.
-                        note_foreign(state, pi, dev_id, portable, is_new, true, t, c);
+                        note_foreign(state, pi, dev_bit, portable, is_new, true, t, c);
                     }
                 }
                 let standing = state.devices[di].standing(t);

@@ -8,7 +8,7 @@
 //! document per account and replays keep a million of them in memory.
 
 use super::applied::AppliedIds;
-use super::signals::{hash64, unpack_country};
+use super::signals::{device_key, hash64, unpack_country};
 use crate::{DeviceId, DeviceType, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -205,12 +205,32 @@ impl DeviceRec {
 impl AccountState {
     /// Standing of one device at `now` (`Unknown` for a device never seen or forgotten).
     pub fn device_standing(&self, device: &DeviceId, now: Timestamp) -> Standing {
-        let id = hash64(device.as_str());
+        let key = device_key(device.as_str());
+        let old = hash64(device.as_str());
         self.devices
             .iter()
-            .find(|d| d.id == id)
+            .find(|d| d.id == key)
+            .or_else(|| self.devices.iter().find(|d| d.id == old))
             .map(|d| d.standing(super::clock(now)))
             .unwrap_or(Standing::Unknown)
+    }
+
+    /// The key of `device`'s record ([`device_key`]). A record written before
+    /// devices had keys of their own, under the old 64-bit hash, is moved to the new
+    /// key the first time its device is seen (with its live streams), so states
+    /// written before carry on without a migration.
+    pub(crate) fn device_key(&mut self, device: &str) -> u64 {
+        let key = device_key(device);
+        if !self.devices.iter().any(|d| d.id == key) {
+            let old = hash64(device);
+            if let Some(d) = self.devices.iter_mut().find(|d| d.id == old) {
+                d.id = key;
+                for s in self.streams.iter_mut().filter(|s| s.device == old) {
+                    s.device = key;
+                }
+            }
+        }
+        key
     }
 
     /// The household's connections that are active at `now`, most recent first.

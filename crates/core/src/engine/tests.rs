@@ -635,3 +635,67 @@ fn applied_ids_share_their_decisions_and_forget_unused_ones() {
     assert_eq!((d.device.as_str(), d.decision), ("tv", Outcome::Allow));
     assert_eq!(d.ts, h.ts);
 }
+
+#[test]
+fn devices_whose_names_collide_in_the_quick_hash_are_two_devices() {
+    // Two names hash64 cannot tell apart (it has many among "device-{n}").
+    let mut seen = std::collections::HashMap::new();
+    let (a_name, b_name) = (0..1_000_000)
+        .find_map(|n| {
+            let name = format!("device-{n}");
+            seen.insert(signals::hash64(&name), name.clone())
+                .map(|other| (other, name))
+        })
+        .expect("a collision");
+    let mut a = Account::household();
+    let first = a.play(60, &a_name, DeviceType::Tv, &HOME);
+    assert!(first.reasons.contains(&Reason::NewDevice), "{first:?}");
+    let second = a.play(61, &b_name, DeviceType::Tv, &HOME);
+    assert!(
+        second.reasons.contains(&Reason::NewDevice),
+        "{b_name} taken for {a_name}: {second:?}"
+    );
+    assert_eq!(a.state.device_count(), 4);
+}
+
+#[test]
+fn devices_recorded_under_the_old_hash_are_moved_to_their_key_when_seen() {
+    let mut a = Account::household();
+    a.play(20, "tv", DeviceType::Tv, &HOME);
+    let keyed = a.state.clone();
+    // As a state written before devices had keys of their own: "tv" first, "phone".
+    let names = ["tv", "phone"];
+    for (d, name) in a.state.devices.iter_mut().zip(names) {
+        let old = signals::hash64(name);
+        for s in a.state.streams.iter_mut().filter(|s| s.device == d.id) {
+            s.device = old;
+        }
+        d.id = old;
+    }
+    let now = Timestamp::from_millis(T0 + 21 * MINUTE);
+    assert_eq!(
+        a.state.device_standing(&"phone".into(), now),
+        Standing::Portable
+    );
+    // Seen again: the same decision as with keyed records, and the record moves.
+    let mut b = Account {
+        engine: Engine::default(),
+        state: keyed,
+    };
+    let want = b.play(21, "tv", DeviceType::Tv, &HOME);
+    let got = a.play(21, "tv", DeviceType::Tv, &HOME);
+    assert_eq!(got, want);
+    assert!(!got.reasons.contains(&Reason::NewDevice));
+    assert_eq!(a.state.devices[0].id, signals::device_key("tv"));
+    assert!(a
+        .state
+        .streams
+        .iter()
+        .all(|s| s.device != signals::hash64("tv")));
+    assert_eq!(
+        a.state.devices[1].id,
+        signals::hash64("phone"),
+        "not seen yet"
+    );
+    assert_eq!(a.state.device_count(), 2);
+}
