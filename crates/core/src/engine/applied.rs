@@ -87,6 +87,10 @@ impl AppliedIds {
         if keep == 0 {
             return;
         }
+        // A stored entry pointing past the bodies (a damaged row) is dropped, not
+        // trusted, so every index below is in range.
+        let bodies = self.bodies.len();
+        self.entries.retain(|e| e.1 < bodies);
         let body = Body {
             outcome: decision.decision,
             score: decision.score,
@@ -107,28 +111,22 @@ impl AppliedIds {
             self.entries.drain(..drop);
         }
         // Bodies no entry refers to any more go, and the indices follow.
-        if self.bodies.len() > 1 {
-            let mut used = vec![false; self.bodies.len()];
-            for e in &self.entries {
-                if let Some(u) = used.get_mut(e.1) {
-                    *u = true;
-                }
+        let mut used = vec![false; self.bodies.len()];
+        for e in &self.entries {
+            used[e.1] = true;
+        }
+        if used.contains(&false) {
+            let mut to = Vec::with_capacity(used.len());
+            let mut n = 0;
+            for &u in &used {
+                to.push(n);
+                n += usize::from(u);
             }
-            if used.iter().any(|u| !u) {
-                let mut to = vec![0; self.bodies.len()];
-                let mut n = 0;
-                for (i, u) in used.iter().enumerate() {
-                    to[i] = n;
-                    n += usize::from(*u);
-                }
-                let mut i = 0;
-                self.bodies.retain(|_| {
-                    i += 1;
-                    used[i - 1]
-                });
-                for e in &mut self.entries {
-                    e.1 = to[e.1];
-                }
+            let mut flags = used.iter();
+            self.bodies
+                .retain(|_| flags.next().copied().unwrap_or(false));
+            for e in &mut self.entries {
+                e.1 = to[e.1];
             }
         }
     }

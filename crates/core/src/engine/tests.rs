@@ -699,3 +699,20 @@ fn devices_recorded_under_the_old_hash_are_moved_to_their_key_when_seen() {
     );
     assert_eq!(a.state.device_count(), 2);
 }
+
+#[test]
+fn a_damaged_applied_entry_is_dropped_not_trusted() {
+    let mut a = Account::household();
+    // An entry pointing past the decisions, as a damaged row might hold.
+    let mut doc = serde_json::to_value(&a.state).unwrap();
+    doc["a"] = serde_json::json!({"e": [["m-1", 5]], "b": []});
+    a.state = serde_json::from_value(doc).unwrap();
+    let e = with_id(
+        ev(30, "tv", DeviceType::Tv, &HOME, EventKind::Playback),
+        "m-1",
+    );
+    assert_eq!(a.engine.applied(&a.state, &e), None);
+    let d = a.run(e.clone());
+    assert_eq!(a.engine.applied(&a.state, &e), Some(d));
+    assert_eq!(a.state.applied.len(), 1);
+}
