@@ -1,9 +1,10 @@
 //! Per-account state: what the engine remembers between events.
 //!
 //! Bounded by construction: at most `max_devices` devices, `max_places` places,
-//! `max_history` history counters and `max_streams` live streams (see
-//! [`EngineConfig`](super::EngineConfig)); identifiers are stored as hashes, so
-//! a hostile client sending long names does not grow it either. Times are Unix
+//! `max_history` history counters, `max_streams` live streams and `applied_ids`
+//! event ids, each at most 65 bytes (see [`EngineConfig`](super::EngineConfig));
+//! other identifiers are stored as hashes, so a hostile client sending long names
+//! does not grow it either. Times are Unix
 //! seconds. Field names are short because the server persists one JSON
 //! document per account and replays keep a million of them in memory.
 
