@@ -271,6 +271,18 @@ async fn a_full_queue_is_refused_at_once() {
     db.cleanup().await;
 }
 
+/// `apply`'s results, each expected to be Ok.
+fn applied(
+    out: Vec<hearth_server::service::ServiceResult<hearth_server::service::writer::Applied>>,
+) -> Vec<hearth_server::service::writer::Applied> {
+    out.into_iter().map(Result::unwrap).collect()
+}
+
+/// Which events of a batch were applied now, not before.
+fn fresh(out: &[hearth_server::service::writer::Applied]) -> Vec<bool> {
+    out.iter().map(|a| a.fresh).collect()
+}
+
 #[tokio::test]
 async fn a_redelivered_id_among_fresh_events_is_answered_and_the_rest_committed() {
     use hearth_server::service::writer::{apply, StateCache};
@@ -303,15 +315,8 @@ async fn a_redelivered_id_among_fresh_events_is_answered_and_the_rest_committed(
             ev("acc-1", 0, "ev-1"),
             ev(&format!("acc-{round}1"), 1, "ev-9"),
         ];
-        let out: Vec<_> = apply(store.as_ref(), &engine, &mut cache, &batch, now, false)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(
-            out.iter().map(|a| a.fresh).collect::<Vec<_>>(),
-            [true, false, true]
-        );
+        let out = applied(apply(store.as_ref(), &engine, &mut cache, &batch, now, false).await);
+        assert_eq!(fresh(&out), [true, false, true]);
         assert_eq!(out[1].decision, first.decision, "the stored decision");
         for account in [format!("acc-{round}0"), format!("acc-{round}1")] {
             let v = store
@@ -547,22 +552,10 @@ async fn ids_applied_before_they_moved_into_the_state_still_count_once() {
 
     // Read while rows remain: the old id gets its stored decision, the new one is applied.
     let now = hearth_core::Timestamp(1_772_395_260_000);
-    let out: Vec<_> = apply(
-        store.as_ref(),
-        &engine,
-        &mut StateCache::new(10),
-        &[ev(0, "old-1"), ev(1, "new-1")],
-        now,
-        true,
-    )
-    .await
-    .into_iter()
-    .map(Result::unwrap)
-    .collect();
-    assert_eq!(
-        out.iter().map(|a| a.fresh).collect::<Vec<_>>(),
-        [false, true]
-    );
+    let batch = [ev(0, "old-1"), ev(1, "new-1")];
+    let mut cache = StateCache::new(10);
+    let out = applied(apply(store.as_ref(), &engine, &mut cache, &batch, now, true).await);
+    assert_eq!(fresh(&out), [false, true]);
     assert_eq!(out[0].decision, old);
 
     // The writer finds the rows by itself. This one is older than
