@@ -37,6 +37,8 @@ pub struct App {
     pub hasher: PasswordHasher,
     /// Bounds the Argon2 work in flight so sign-in floods cannot starve the runtime.
     pub hash_slots: Semaphore,
+    /// Where the hashes run: one lowered thread per slot.
+    pub hash_threads: crate::hashing::HashThreads,
     /// Held as well by every hash started while access events queue up
     /// (`[hashing] busy_backlog`): then hashes run one at a time.
     pub busy_hash_slot: Semaphore,
@@ -128,6 +130,8 @@ impl App {
             breached,
             hasher,
             hash_slots: Semaphore::new(slots),
+            hash_threads: crate::hashing::HashThreads::start(slots)
+                .map_err(|e| StartError::Other(format!("cannot start hashing threads: {e}")))?,
             busy_hash_slot: Semaphore::new(1),
             dummy_hash,
             engine: Engine::new(config.engine.clone()),

@@ -5,6 +5,7 @@ pub mod app;
 pub mod breach;
 pub mod config;
 pub mod demo;
+pub mod hashing;
 pub mod http;
 pub mod intake;
 pub mod metrics;

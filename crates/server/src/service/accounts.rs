@@ -49,42 +49,6 @@ pub struct Guidance {
 
 pub const LOCALES: [&str; 4] = ["en", "fr", "pt", "es"];
 
-/// How much lower than the rest of the process a thread computing a password hash
-/// runs (Linux `nice`) where the idle scheduling class is refused. When sign-ins and
-/// access events want the cores at once, the scheduler then gives the access path,
-/// and a database on the same cores, about nine tenths of what is contested
-/// (BENCHMARKS.md, session 11).
-pub const HASH_NICE: i32 = 10;
-
-/// Puts the calling thread in Linux's idle scheduling class (`SCHED_IDLE`), or
-/// [`HASH_NICE`] lower where that is refused; once per thread. Hashes run on tokio's
-/// blocking threads, which nothing else in the server keeps busy.
-///
-/// An idle-class thread gets a core only when nothing else wants it, and any other
-/// thread that wakes (a request, the write path, a database on the same cores) takes
-/// the core from it at once, where a `nice` thread keeps it to the end of its slice.
-/// A core nothing else wants still goes to hashing, so sign-ins alone are as fast as
-/// before; while access events saturate the cores, sign-ins wait for them
-/// (BENCHMARKS.md, session 14).
-pub fn hashing_priority() {
-    thread_local! {
-        static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    LOWERED.with(|done| {
-        if !done.replace(true) {
-            #[cfg(target_os = "linux")]
-            // SAFETY: sched_setscheduler reads the parameter we pass and setpriority
-            // takes plain integers; on Linux, pid 0 names the calling thread alone.
-            unsafe {
-                let param = libc::sched_param { sched_priority: 0 };
-                if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
-                    libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICE);
-                }
-            }
-        }
-    });
-}
-
 impl App {
     pub(crate) async fn audit(
         &self,
@@ -163,25 +127,21 @@ impl App {
         let _turn = self.hash_turn().await?;
         let hasher = self.hasher.clone();
         let pw = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            hashing_priority();
-            hasher.hash(&pw, &mut rand::rngs::OsRng)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+        self.hash_threads
+            .run(move || hasher.hash(&pw, &mut rand::rngs::OsRng))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     async fn verify_password(&self, password: &str, stored: &str) -> ServiceResult<HashCheck> {
         let _turn = self.hash_turn().await?;
         let hasher = self.hasher.clone();
         let (pw, stored) = (password.to_owned(), stored.to_owned());
-        tokio::task::spawn_blocking(move || {
-            hashing_priority();
-            hasher.verify(&pw, &stored)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+        self.hash_threads
+            .run(move || hasher.verify(&pw, &stored))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     fn require_strong(&self, password: &str, email: &str) -> ServiceResult<()> {
@@ -878,6 +838,39 @@ mod tests {
         s.stop().await;
     }
 
+    /// Sign-ins leave tokio's blocking threads at the process's priority: the name
+    /// lookups behind mail and SMS delivery run there, and a lowered one would wait
+    /// behind every busy core.
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_leaves_the_blocking_threads_at_full_priority() {
+        // SAFETY: both take plain integers and touch no memory; pid 0 is the caller.
+        let class = || unsafe {
+            (
+                libc::sched_getscheduler(0),
+                libc::getpriority(libc::PRIO_PROCESS, 0),
+            )
+        };
+        let before = tokio::task::spawn_blocking(class).await.unwrap();
+        let s = TestServer::start(|_| {}).await;
+        for _ in 0..3 {
+            let check = s
+                .app
+                .verify_password("Correct-Horse-7-Battery", &s.app.dummy_hash)
+                .await
+                .unwrap();
+            assert_eq!(check, hearth_core::password::HashCheck::Mismatch);
+            s.app
+                .hash_new_password("Correct-Horse-7-Battery")
+                .await
+                .unwrap();
+        }
+        for _ in 0..4 {
+            assert_eq!(tokio::task::spawn_blocking(class).await.unwrap(), before);
+        }
+        s.stop().await;
+    }
+
     #[tokio::test]
     async fn busy_backlog_zero_never_holds_hashes_back() {
         let s = TestServer::start(|c| {
@@ -889,38 +882,5 @@ mod tests {
         assert!(ready_now(s.app.hash_turn_at(1000)));
         drop(first);
         s.stop().await;
-    }
-
-    /// A hashing thread goes to the idle scheduling class (or [`super::HASH_NICE`]
-    /// lower where that is refused), once however many hashes it computes, and the
-    /// threads that serve requests keep their class and priority.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn a_hashing_thread_alone_runs_at_the_lower_priority() {
-        // SAFETY: both take plain integers and touch no memory of ours; pid 0 is the
-        // calling thread.
-        let class = || unsafe {
-            (
-                libc::sched_getscheduler(0),
-                libc::getpriority(libc::PRIO_PROCESS, 0),
-            )
-        };
-        let before = class();
-        let hashing = std::thread::spawn(move || {
-            super::hashing_priority();
-            let once = class();
-            super::hashing_priority();
-            (once, class())
-        })
-        .join()
-        .unwrap();
-        assert_eq!(hashing.0, hashing.1, "lowered again");
-        let (policy, nice) = hashing.0;
-        assert!(
-            policy == libc::SCHED_IDLE || nice == super::HASH_NICE.max(before.1),
-            "a hashing thread kept class {policy}, nice {nice}"
-        );
-        assert_eq!(class(), before);
-        assert_eq!(before.0, libc::SCHED_OTHER);
     }
 }

@@ -1,0 +1,158 @@
+//! The threads password hashes run on: the server's own, at the lowest priority the
+//! kernel offers, so that whatever else runs on tokio's blocking threads (the name
+//! lookups behind mail and SMS delivery, say) keeps its priority.
+//!
+//! An unprivileged thread cannot raise its priority again once lowered, so a hash on
+//! a shared blocking thread would leave that thread low for everything after it.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Arc, Mutex};
+
+/// How much lower than the rest of the process a hashing thread runs (Linux `nice`)
+/// where the idle scheduling class is refused. When sign-ins and access events want
+/// the cores at once, the scheduler then gives the access path, and a database on the
+/// same cores, about nine tenths of what is contested (BENCHMARKS.md, session 11).
+pub const HASH_NICE: i32 = 10;
+
+/// Puts the calling thread in Linux's idle scheduling class (`SCHED_IDLE`), or
+/// [`HASH_NICE`] lower where that is refused.
+///
+/// An idle-class thread gets a core only when nothing else wants it, and any other
+/// thread that wakes (a request, the write path, a database on the same cores) takes
+/// the core from it at once, where a `nice` thread keeps it to the end of its slice.
+/// A core nothing else wants still goes to hashing, so sign-ins alone are as fast as
+/// before; while access events saturate the cores, sign-ins wait for them
+/// (BENCHMARKS.md, session 14).
+pub fn lower_this_thread() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: sched_setscheduler reads the parameter we pass and setpriority takes
+    // plain integers; on Linux, pid 0 names the calling thread alone.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICE);
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of lowered threads that run hashes handed to them. They stop once
+/// this handle is dropped and the hashes queued before have run.
+pub struct HashThreads {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// The hashing threads are gone (a failed start, or the process is stopping).
+#[derive(Debug, thiserror::Error)]
+#[error("the password hashing threads have stopped")]
+pub struct Stopped;
+
+impl HashThreads {
+    /// Starts `n` threads (at least one), each lowered once.
+    pub fn start(n: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..n.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("hearth-hash-{i}"))
+                .spawn(move || {
+                    lower_this_thread();
+                    loop {
+                        // One thread waits on the queue, the others on the lock.
+                        let next = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = next else { return };
+                        // A panicking hash fails its own caller (its reply is
+                        // dropped), not the thread.
+                        let _ = catch_unwind(AssertUnwindSafe(job));
+                    }
+                })?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// Runs `f` on a hashing thread and waits for its result.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Stopped> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = reply.send(f());
+            }))
+            .map_err(|_| Stopped)?;
+        answer.await.map_err(|_| Stopped)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// (scheduling policy, nice) of the calling thread.
+    fn class() -> (i32, i32) {
+        // SAFETY: both take plain integers and touch no memory of ours; pid 0 is the
+        // calling thread.
+        unsafe {
+            (
+                libc::sched_getscheduler(0),
+                libc::getpriority(libc::PRIO_PROCESS, 0),
+            )
+        }
+    }
+
+    fn lowered((policy, nice): (i32, i32)) -> bool {
+        policy == libc::SCHED_IDLE || nice == HASH_NICE
+    }
+
+    /// Hashes run lowered; tokio's blocking threads, and the thread that asked, keep
+    /// their class even after hashes ran, so name lookups and the like are not
+    /// starved behind sign-ins.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashes_run_lowered_and_nothing_else_does() {
+        let before = class();
+        assert_eq!(before.0, libc::SCHED_OTHER);
+        let threads = HashThreads::start(2).unwrap();
+        for _ in 0..4 {
+            let on_hash_thread = threads.run(class).await.unwrap();
+            assert!(lowered(on_hash_thread), "a hash ran at {on_hash_thread:?}");
+        }
+        for _ in 0..4 {
+            let blocking = tokio::task::spawn_blocking(class).await.unwrap();
+            assert_eq!(blocking, before, "a blocking thread was lowered");
+        }
+        assert_eq!(class(), before);
+    }
+
+    /// A hash that panics fails its own caller only: the threads go on.
+    #[tokio::test]
+    async fn a_panicking_hash_fails_alone() {
+        let threads = HashThreads::start(1).unwrap();
+        assert!(threads.run(|| -> u8 { panic!("boom") }).await.is_err());
+        assert_eq!(threads.run(|| 7).await.unwrap(), 7);
+    }
+
+    /// Hashes queued before the handle is dropped still run.
+    #[test]
+    fn queued_hashes_run_after_the_handle_is_dropped() {
+        let threads = HashThreads::start(2).unwrap();
+        let (tx, rx) = mpsc::channel();
+        for i in 0..3 {
+            let tx = tx.clone();
+            threads
+                .jobs
+                .send(Box::new(move || tx.send(i).unwrap()))
+                .unwrap();
+        }
+        drop(tx);
+        drop(threads);
+        let mut ran: Vec<i32> = rx.iter().collect();
+        ran.sort_unstable();
+        assert_eq!(ran, [0, 1, 2]);
+    }
+}
