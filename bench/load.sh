@@ -90,7 +90,7 @@ for BACKEND in $BACKENDS; do
   run_wrk signin bench/wrk/signin.lua /v1/sessions "$SIGNIN_CONNS" "$DURATION"
   # The limit right after the sign-ins it is set against (after, so that no work the
   # access runs left behind slows it): a shared machine's speed drifts over the minutes
-  # a run takes (13.6 to 18.1 ms per hash across the runs of session 14).
+  # a run takes (12.6 to 18.1 ms per hash across the runs of session 14).
   read -r hash_med hash_min < <("$HASH_TIME_BIN" 20 | awk '{print $2, $4}')
   log "RESULT $BACKEND argon2_verify median_ms=$hash_med min_ms=$hash_min limit_per_s=$(awk -v c="$CORES" -v t="$hash_med" 'BEGIN {printf "%.1f", c * 1000 / t}') load=\"$(load)\""
   read -r par_med par_rate < <("$HASH_TIME_BIN" 20 "$CORES" | awk '{print $2, $10}')
