@@ -150,6 +150,8 @@ async fn every_metric_family_is_described_and_moves_after_its_action() {
         "hearth_access_batch_seconds",
         "hearth_access_batch_events_total",
         "hearth_access_queue_events",
+        "hearth_password_hash_wait_seconds",
+        "hearth_password_hash_seconds",
     ] {
         assert!(
             after.contains(&format!("# HELP {family} ")),
@@ -172,6 +174,13 @@ async fn every_metric_family_is_described_and_moves_after_its_action() {
     moved("hearth_codes_sent_total{channel=\"email\",purpose=\"device_verification\"}");
     moved("hearth_sign_in_failures_total{reason=\"wrong_password\"}");
     moved("hearth_sign_in_failures_total{reason=\"unknown_account\"}");
+    // Sign-up, two failed and two good sign-ins: a hash each, each after its turn.
+    moved("hearth_password_hash_seconds_count");
+    moved("hearth_password_hash_wait_seconds_count");
+    assert!(
+        sample(&after, "hearth_password_hash_seconds_count") >= 5.0,
+        "{after}"
+    );
     moved("hearth_outbox_retries_total");
     moved("hearth_outbox_dead_letters_total");
     moved(
