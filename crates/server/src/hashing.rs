@@ -75,7 +75,9 @@ impl HashThreads {
         Ok(Self { jobs })
     }
 
-    /// Runs `f` on a hashing thread and waits for its result.
+    /// Runs `f` on a hashing thread and waits for its result. Should the caller give
+    /// up first (a request timed out, a client went away), a hash that has not
+    /// started yet is skipped rather than computed for no one.
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
@@ -83,7 +85,9 @@ impl HashThreads {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
-                let _ = reply.send(f());
+                if !reply.is_closed() {
+                    let _ = reply.send(f());
+                }
             }))
             .map_err(|_| Stopped)?;
         answer.await.map_err(|_| Stopped)
@@ -93,6 +97,7 @@ impl HashThreads {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
     /// (scheduling policy, nice) of the calling thread.
     fn class() -> (i32, i32) {
@@ -129,6 +134,33 @@ mod tests {
         let threads = HashThreads::start(1).unwrap();
         assert!(threads.run(|| -> u8 { panic!("boom") }).await.is_err());
         assert_eq!(threads.run(|| 7).await.unwrap(), 7);
+    }
+
+    /// Polls `f` once: whether it is still waiting.
+    fn pending<F: std::future::Future + Unpin>(f: &mut F) -> bool {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        std::pin::Pin::new(f).poll(&mut cx).is_pending()
+    }
+
+    /// A hash whose caller gave up before it started is not computed.
+    #[tokio::test]
+    async fn a_hash_nobody_waits_for_is_skipped() {
+        let threads = HashThreads::start(1).unwrap();
+        let (release, held) = mpsc::channel::<()>();
+        // The only thread is busy until released.
+        let mut busy = Box::pin(threads.run(move || held.recv().is_ok()));
+        assert!(pending(&mut busy));
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let mut abandoned = Box::pin(threads.run(move || flag.store(true, SeqCst)));
+        assert!(pending(&mut abandoned));
+        drop(abandoned);
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap());
+        // The thread takes jobs in order: once this one ran, the abandoned one was
+        // taken and passed over.
+        assert_eq!(threads.run(|| 1).await.unwrap(), 1);
+        assert!(!ran.load(SeqCst));
     }
 
     /// Hashes queued before the handle is dropped still run.
