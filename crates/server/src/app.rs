@@ -39,7 +39,7 @@ pub struct App {
     pub hash_slots: Semaphore,
     /// Where the hashes run: one lowered thread per slot.
     pub hash_threads: crate::hashing::HashThreads,
-    /// Held as well by every hash started while access events queue up
+    /// Held as well by every hash started while access events wait for their commit
     /// (`[hashing] busy_backlog`): then hashes run one at a time.
     pub busy_hash_slot: Semaphore,
     /// Verified against when an e-mail is unknown, so both paths cost one hash.

@@ -154,9 +154,9 @@ pub struct HashingConfig {
     pub parallelism: u32,
     /// Hashes computed at once; 0 means one per core.
     pub max_concurrent: usize,
-    /// When at least this many access events wait for the write path, hashes start
-    /// one at a time, so a flood of sign-ins leaves the other cores to access events;
-    /// 0 turns this off.
+    /// When at least this many access events wait for their commit (queued, or in a
+    /// batch being committed), hashes start one at a time, so a flood of sign-ins
+    /// leaves the other cores to access events; 0 turns this off.
     pub busy_backlog: usize,
 }
 

@@ -271,6 +271,50 @@ async fn a_full_queue_is_refused_at_once() {
     db.cleanup().await;
 }
 
+/// `Writer::in_flight` counts an event from its submission to its answer, queued or
+/// in a batch, and forgets it when its caller gives up.
+#[tokio::test(flavor = "current_thread")]
+async fn events_count_in_flight_until_answered() {
+    use std::future::Future;
+    let db = hearth_store::testkit::test_db().await.unwrap();
+    let writer = Writer::spawn(
+        db.store.clone(),
+        Engine::new(EngineConfig::default()),
+        &AccessConfig {
+            writers: 1,
+            ..AccessConfig::default()
+        },
+        Default::default(),
+        Default::default(),
+    );
+    let ev = |account: &str| -> AccessEvent {
+        serde_json::from_value(event(account, "tv-1", 0, None)).unwrap()
+    };
+    let poll_once = |f: &mut std::pin::Pin<Box<dyn Future<Output = _> + '_>>| {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(f.as_mut().poll(&mut cx).is_pending());
+    };
+    assert_eq!(writer.in_flight(), 0);
+    // On one thread the writer cannot run while this test does not yield.
+    let mut a: std::pin::Pin<Box<dyn Future<Output = _>>> = Box::pin(writer.submit(ev("f-1")));
+    let mut b: std::pin::Pin<Box<dyn Future<Output = _>>> = Box::pin(writer.submit(ev("f-2")));
+    let mut c: std::pin::Pin<Box<dyn Future<Output = _>>> = Box::pin(writer.submit(ev("f-3")));
+    poll_once(&mut a);
+    poll_once(&mut b);
+    poll_once(&mut c);
+    assert_eq!(writer.in_flight(), 3);
+    drop(c);
+    assert_eq!(
+        writer.in_flight(),
+        2,
+        "a caller that gave up is not waited for"
+    );
+    let (a, b) = tokio::join!(a, b);
+    assert!(a.unwrap().fresh && b.unwrap().fresh);
+    assert_eq!(writer.in_flight(), 0);
+    db.cleanup().await;
+}
+
 /// `apply`'s results, each expected to be Ok.
 fn applied(
     out: Vec<hearth_server::service::ServiceResult<hearth_server::service::writer::Applied>>,

@@ -101,15 +101,15 @@ impl App {
     }
 
     /// Waits for a turn to hash: one of `[hashing] max_concurrent` slots, and while
-    /// access events queue for the write path, the single busy-time slot as well.
+    /// access events wait for their commit, the single busy-time slot as well.
     /// Sign-ins then take one core rather than all of them, and the decisions
     /// playback waits for keep the rest.
     async fn hash_turn(&self) -> ServiceResult<HashTurn<'_>> {
-        self.hash_turn_at(self.writer.get().map_or(0, |w| w.backlog()))
+        self.hash_turn_at(self.writer.get().map_or(0, |w| w.in_flight()))
             .await
     }
 
-    /// [`App::hash_turn`] with `backlog` access events waiting.
+    /// [`App::hash_turn`] with `backlog` access events waiting for their commit.
     async fn hash_turn_at(&self, backlog: usize) -> ServiceResult<HashTurn<'_>> {
         let closed = |e: tokio::sync::AcquireError| ServiceError::Internal(e.to_string());
         let slot = self.hash_slots.acquire().await.map_err(closed)?;

@@ -22,6 +22,7 @@ use hearth_core::{AccessEvent, AccountVerdict, Decision, Sharing, Timestamp};
 use hearth_store::{PendingEffects, StateWrite, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -392,6 +393,24 @@ struct Job {
 /// The handle requests use to reach the writer task.
 pub struct Writer {
     queues: Vec<mpsc::Sender<Job>>,
+    /// Events submitted and not yet answered: queued, or in a batch being committed.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts one event in flight for as long as it lives (its caller may give up early).
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Writer {
@@ -423,7 +442,10 @@ impl Writer {
                 tx
             })
             .collect();
-        Writer { queues }
+        Writer {
+            queues,
+            in_flight: Arc::default(),
+        }
     }
 
     /// Queues the event and waits for the commit that holds it.
@@ -436,6 +458,7 @@ impl Writer {
             .queues
             .get(shard)
             .ok_or_else(|| ServiceError::Unavailable("the access writer has stopped".into()))?;
+        let _counted = InFlight::new(&self.in_flight);
         queue.try_send(Job { event, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
                 ServiceError::Unavailable("the access queue is full".into())
@@ -447,6 +470,13 @@ impl Writer {
         answer.await.map_err(|_| {
             ServiceError::Unavailable("the access writer stopped before committing".into())
         })?
+    }
+
+    /// Events submitted and not yet answered: waiting in a queue, or in a batch being
+    /// decided and committed. A writer that takes its whole queue into every batch
+    /// leaves the queue short even under load; this counts that load too.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Events waiting for the writer.
