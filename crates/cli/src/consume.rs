@@ -130,6 +130,9 @@ async fn consume(config: Config) -> anyhow::Result<()> {
         .await
         .context("opening the store")?;
     let app = Arc::new(App::build(config, store)?);
+    app.start_writer()
+        .await
+        .context("starting the write path")?;
     let client = async_nats::ConnectOptions::new()
         .name("hearth consume")
         .connect(settings.nats.as_str())
@@ -171,6 +174,7 @@ async fn consume(config: Config) -> anyhow::Result<()> {
     let result = run.run(&consumer).await;
     effects.abort();
     app.flush_effects().await;
+    app.flush_writer().await;
     let _ = stop_courier.send(true);
     let _ = courier.await;
     // Acknowledgements are sent without waiting for a reply: let them leave.

@@ -41,6 +41,9 @@ impl Server {
         let store = hearth_store::open(&config.database_url()).await?;
         let listen = config.listen;
         let app = Arc::new(App::build(config, store)?);
+        app.start_writer()
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))?;
         if app.enricher.is_empty() {
             tracing::info!("no GeoIP database configured: devices get no place, and the engine decides from IP prefixes and the events' own fields");
         }
@@ -72,6 +75,7 @@ impl Server {
         retention.abort();
         effects.abort();
         self.app.flush_effects().await;
+        self.app.flush_writer().await;
         if let Some((_, task)) = intake {
             task.abort();
         }

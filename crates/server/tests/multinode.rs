@@ -32,6 +32,9 @@ fn configure(c: &mut Config, smtp_port: u16, redis_prefix: Option<&str>) {
     c.courier = toml::from_str(&text).unwrap();
     // Room for every device of the concurrency check, so the count shows each event.
     c.engine.max_devices = 4 * EVENTS_PER_NODE;
+    // Two nodes on one SQLite file write every state through (each takes the
+    // database's lock shared), as on PostgreSQL; an owner would refuse the other.
+    c.access.write_back_ms = 0;
     if let Some(prefix) = redis_prefix {
         c.redis.url = "redis://127.0.0.1:6379".into();
         c.redis.key_prefix = prefix.into();

@@ -84,6 +84,9 @@ pub trait EngineStore: Send + Sync {
     /// Rows of effects not deleted yet: all of them, and those already due by `now`
     /// (left behind by their node, or failing).
     async fn effects_backlog(&self, now: Timestamp) -> crate::Result<(u64, u64)>;
+    /// The engine journal, where one process may own every account's state (SQLite);
+    /// none where several nodes share the states (PostgreSQL).
+    fn engine_journal(&self) -> Option<&dyn crate::EngineJournal>;
 }
 
 /// (account, id, body) of every write's effects.
@@ -97,7 +100,7 @@ pub(crate) fn effects_rows<'w>(
 }
 
 macro_rules! impl_engine_store {
-    ($store:ty, $db:ty, commit = $commit:path, claim_effects_sql = $claim:expr) => {
+    ($store:ty, $db:ty, commit = $commit:path, journal = $journal:path, claim_effects_sql = $claim:expr) => {
         mod engine_store_impl {
             use crate::engine::{AppliedEvent, EngineStore, PendingEffects, StateWrite, EFFECTS_GRACE_MS};
             use crate::sql::db_err;
@@ -204,6 +207,10 @@ macro_rules! impl_engine_store {
                         n += b.build().persistent(false).execute(self.pool()).await.map_err(db_err)?.rows_affected();
                     }
                     Ok(n)
+                }
+
+                fn engine_journal(&self) -> Option<&dyn crate::EngineJournal> {
+                    $journal(self)
                 }
 
                 async fn effects_backlog(&self, now: Timestamp) -> crate::Result<(u64, u64)> {

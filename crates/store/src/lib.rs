@@ -6,6 +6,7 @@
 mod codes;
 pub mod counters;
 mod engine;
+mod journal;
 mod migrate;
 mod model;
 mod phish;
@@ -21,6 +22,7 @@ pub use counters::{Counters, RedisConfig};
 pub use engine::{
     unique_token, AppliedEvent, EngineStore, PendingEffects, StateWrite, EFFECTS_GRACE_MS,
 };
+pub use journal::{EngineJournal, JournalCommit, JournaledState};
 pub use model::*;
 pub use phish::{CampaignRow, CampaignWrite, NewPhishReport, PhishReport, PhishStore};
 pub use postgres::PgStore;

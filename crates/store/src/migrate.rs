@@ -62,6 +62,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "applied_ids_by_id",
         sql: include_str!("../migrations/sqlite/0011_applied_ids_by_id.sql"),
     },
+    Migration {
+        version: 12,
+        name: "engine_journal",
+        sql: include_str!("../migrations/sqlite/0012_engine_journal.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[

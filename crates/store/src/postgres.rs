@@ -210,6 +210,7 @@ crate::engine::impl_engine_store!(
     crate::PgStore,
     sqlx::Postgres,
     commit = crate::postgres::commit_engine_states,
+    journal = crate::journal::none,
     claim_effects_sql = "UPDATE engine_effects SET due_at = $2 WHERE id IN (\
          SELECT id FROM engine_effects WHERE due_at <= $1 ORDER BY due_at LIMIT $3 \
          FOR UPDATE SKIP LOCKED) RETURNING id, account, effects"

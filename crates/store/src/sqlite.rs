@@ -1,12 +1,14 @@
 //! The embedded default: SQLite in WAL mode.
 
 use crate::engine::StateWrite;
+use crate::journal::{EngineJournal, JournalCommit, JournaledState};
 use crate::migrate::{run_migrations, SQLITE};
 use crate::sql::{db_err, impl_store};
 use crate::StoreError;
 use hearth_core::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::io::Write;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,10 @@ pub struct SqliteStore {
     engine: SqlitePool,
     /// Wakes the checkpoint task after each commit of the write path.
     checkpoint: Arc<Notify>,
+    /// The file whose exclusive lock owns the engine state (`<database>.lock`; none
+    /// for `:memory:`), and the lock once taken ([`EngineJournal::own_engine_state`]).
+    lock_path: Option<std::path::PathBuf>,
+    owner: Arc<std::sync::Mutex<Option<std::fs::File>>>,
 }
 
 impl SqliteStore {
@@ -70,8 +76,12 @@ impl SqliteStore {
                 engine: pool.clone(),
                 pool,
                 checkpoint: Arc::new(Notify::new()),
+                lock_path: None,
+                owner: Arc::default(),
             });
         }
+        let mut lock_path = engine_opts.get_filename().as_os_str().to_owned();
+        lock_path.push(".lock");
         let engine = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -99,6 +109,8 @@ impl SqliteStore {
             pool,
             engine,
             checkpoint,
+            lock_path: Some(lock_path.into()),
+            owner: Arc::default(),
         })
     }
 
@@ -228,7 +240,6 @@ pub(crate) async fn commit_engine_states(
     writes: &[StateWrite],
     now: Timestamp,
 ) -> crate::Result<Vec<String>> {
-    let pool = &store.engine;
     let token = crate::engine::unique_token();
     let (updates, inserts): (Vec<&StateWrite>, Vec<&StateWrite>) =
         writes.iter().partition(|w| w.expected != 0);
@@ -276,6 +287,22 @@ pub(crate) async fn commit_engine_states(
             .push("); ");
     }
     b.push("COMMIT");
+    let rows = run_list(store, b).await?;
+    rows.iter()
+        .map(|r| {
+            r.try_get::<String, _>("account")
+                .map_err(|e| StoreError::Corrupt(format!("account: {e}")))
+        })
+        .collect()
+}
+
+/// Runs a statement list that opens and commits its own transaction on the write
+/// path's connection, then wakes the checkpoint task.
+async fn run_list(
+    store: &SqliteStore,
+    mut b: sqlx::QueryBuilder<'_, sqlx::Sqlite>,
+) -> crate::Result<Vec<sqlx::sqlite::SqliteRow>> {
+    let pool = &store.engine;
     // Unless the list ran to its COMMIT, the transaction may still be open on
     // this connection (an error, or this future dropped midway): then the
     // connection is closed, which rolls back, instead of going back to the
@@ -307,12 +334,7 @@ pub(crate) async fn commit_engine_states(
     };
     drop(guard.0.take());
     store.checkpoint.notify_one();
-    rows.iter()
-        .map(|r| {
-            r.try_get::<String, _>("account")
-                .map_err(|e| StoreError::Corrupt(format!("account: {e}")))
-        })
-        .collect()
+    Ok(rows)
 }
 
 impl_store!(
@@ -330,8 +352,152 @@ crate::engine::impl_engine_store!(
     crate::SqliteStore,
     sqlx::Sqlite,
     commit = crate::sqlite::commit_engine_states,
+    journal = crate::sqlite::journal_of,
     claim_effects_sql = "UPDATE engine_effects SET due_at = $2 WHERE id IN (\
          SELECT id FROM engine_effects WHERE due_at <= $1 ORDER BY due_at LIMIT $3) \
          RETURNING id, account, effects"
 );
 crate::retention::impl_retention!(crate::SqliteStore);
+
+pub(crate) fn journal_of(store: &SqliteStore) -> Option<&dyn EngineJournal> {
+    Some(store)
+}
+
+#[async_trait::async_trait]
+impl EngineJournal for SqliteStore {
+    fn lock_engine_state(&self, exclusive: bool) -> crate::Result<()> {
+        let Some(path) = &self.lock_path else {
+            return Ok(()); // :memory: is this process's alone
+        };
+        let mut held = self
+            .owner
+            .lock()
+            .map_err(|_| StoreError::Unavailable("the engine state lock was poisoned".into()))?;
+        if held.is_some() {
+            return Ok(());
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+        let locked = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
+        match locked {
+            Ok(()) => {
+                if exclusive {
+                    // For whoever looks at the file: which process holds it.
+                    let _ = file.set_len(0);
+                    let _ = (&file).write_all(format!("{}\n", std::process::id()).as_bytes());
+                }
+                *held = Some(file);
+                Ok(())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(path).unwrap_or_default();
+                let who = match pid.trim() {
+                    "" => "another hearth process".to_owned(),
+                    pid => format!("another hearth process (pid {pid})"),
+                };
+                Err(StoreError::Unavailable(format!(
+                    "{who} holds the engine state of this SQLite database ({} is locked): \
+                     one process owns it unless every process sets [access] write_back_ms = 0; \
+                     stop the other, or use PostgreSQL for several nodes",
+                    path.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
+                "locking {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    async fn journal(&self) -> crate::Result<Vec<(i64, String)>> {
+        let rows = sqlx::query("SELECT seq, events FROM engine_journal ORDER BY seq")
+            .fetch_all(&self.engine)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("seq").map_err(db_err)?,
+                    r.try_get("events").map_err(db_err)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn journaled_states(&self, accounts: &[String]) -> crate::Result<Vec<JournaledState>> {
+        let mut found = Vec::with_capacity(accounts.len());
+        for chunk in accounts.chunks(CHUNK) {
+            let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT account, journal_seq, state FROM engine_state WHERE account IN (",
+            );
+            let mut list = b.separated(", ");
+            for a in chunk {
+                list.push_bind(a);
+            }
+            b.push(")");
+            for r in b
+                .build()
+                .persistent(false)
+                .fetch_all(&self.engine)
+                .await
+                .map_err(db_err)?
+            {
+                found.push(JournaledState {
+                    account: r.try_get("account").map_err(db_err)?,
+                    journal_seq: r.try_get("journal_seq").map_err(db_err)?,
+                    state: r.try_get("state").map_err(db_err)?,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// One statement list, like `commit_engine_states`: the row, the states written
+    /// back (inserted or replacing what is stored, with no version check: this process
+    /// owns them), the effects, and the rows the stored states now hold deleted.
+    async fn commit_journal(&self, c: &JournalCommit, now: Timestamp) -> crate::Result<()> {
+        let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new("BEGIN IMMEDIATE; ");
+        if let Some((seq, events)) = &c.row {
+            b.push("INSERT OR ROLLBACK INTO engine_journal (seq, events) VALUES (")
+                .push_bind(*seq)
+                .push(", ")
+                .push_bind(events.as_str())
+                .push("); ");
+        }
+        for chunk in c.write_back.chunks(CHUNK) {
+            b.push("WITH v(acc, new_state) AS (");
+            b.push_values(padded(chunk), |mut row, w| {
+                row.push_bind(w.map(|w| w.0.as_str()))
+                    .push_bind(w.map(|w| w.1.as_str()));
+            });
+            b.push(") INSERT OR ROLLBACK INTO engine_state (account, version, state, updated_at, journal_seq) SELECT acc, 1, new_state, ");
+            b.push_bind(now.0).push(", ").push_bind(c.through);
+            b.push(" FROM v WHERE acc IS NOT NULL ON CONFLICT (account) DO UPDATE SET version = engine_state.version + 1, state = excluded.state, updated_at = excluded.updated_at, journal_seq = excluded.journal_seq;");
+        }
+        for chunk in c.effects.chunks(CHUNK) {
+            b.push("WITH r(acc, id, body) AS (");
+            b.push_values(padded(chunk), |mut row, e| {
+                row.push_bind(e.map(|e| e.account.as_str()))
+                    .push_bind(e.map(|e| e.id.as_str()))
+                    .push_bind(e.map(|e| e.body.as_str()));
+            });
+            b.push(") INSERT OR ROLLBACK INTO engine_effects (account, id, effects, due_at) SELECT acc, id, body, ");
+            b.push_bind(now.0 + crate::engine::EFFECTS_GRACE_MS);
+            b.push(" FROM r WHERE acc IS NOT NULL; ");
+        }
+        b.push("DELETE FROM engine_journal WHERE seq < ")
+            .push_bind(c.forget_below)
+            .push("; COMMIT");
+        run_list(self, b).await?;
+        Ok(())
+    }
+}

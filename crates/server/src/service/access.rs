@@ -25,8 +25,47 @@ pub fn sharing_str(s: Sharing) -> &'static str {
 }
 
 impl App {
-    /// The engine's state for an account, if it has one.
+    /// The write path, started on first use.
+    pub fn writer(&self) -> &Writer {
+        self.writer.get_or_init(|| {
+            Writer::spawn(
+                self.store.clone(),
+                self.engine.clone(),
+                &self.config.access,
+                self.metrics.clone(),
+                self.ownerless.clone(),
+            )
+        })
+    }
+
+    /// Starts the write path and waits until it can take events: on SQLite the
+    /// writer owns the engine state and has replayed its journal. An error says why
+    /// it cannot (another process owns this database, say).
+    pub async fn start_writer(&self) -> ServiceResult<()> {
+        self.writer().ready().await
+    }
+
+    /// Writes back every engine state the writer holds dirty, at shutdown: the
+    /// journal would replay them at the next start anyway, but this keeps the table
+    /// current for a backup or a reader of the database.
+    pub async fn flush_writer(&self) {
+        if let Some(writer) = self.writer.get() {
+            match writer.flush().await {
+                Ok(()) => tracing::info!("engine states written back"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "writing engine states back failed; the journal keeps them")
+                }
+            }
+        }
+    }
+
+    /// The engine's state for an account, if it has one: the writer's where it owns
+    /// the states (they reach the table later), the stored one otherwise.
     pub async fn engine_state(&self, account: &str) -> ServiceResult<Option<AccountState>> {
+        let writer = self.writer();
+        if writer.owns_states() {
+            return writer.state(account).await;
+        }
         match self.store.engine_state(account).await? {
             Some(s) => serde_json::from_str(&s.state)
                 .map(Some)
@@ -52,16 +91,7 @@ impl App {
     /// decision it was given then, and changes and counts nothing.
     pub async fn access(&self, mut event: AccessEvent) -> ServiceResult<Decision> {
         self.enricher.enrich(&mut event);
-        let writer = self.writer.get_or_init(|| {
-            Writer::spawn(
-                self.store.clone(),
-                self.engine.clone(),
-                &self.config.access,
-                self.metrics.clone(),
-                self.ownerless.clone(),
-            )
-        });
-        let applied = writer.submit(event.clone()).await?;
+        let applied = self.writer().submit(event.clone()).await?;
         if !applied.fresh {
             return Ok(applied.decision);
         }

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod devices;
 pub mod effects;
 pub mod notify;
+mod owner;
 pub mod phishing;
 pub mod writer;
 

@@ -15,13 +15,14 @@
 
 use super::effects::{Effects, Verification};
 use super::notify::Ownerless;
+use super::owner::Owner;
 use super::{ServiceError, ServiceResult};
 use crate::metrics::Metrics;
 use hearth_core::engine::{AccountState, Engine, VerdictBasis};
 use hearth_core::{AccessEvent, AccountVerdict, Decision, Sharing, Timestamp};
 use hearth_store::{PendingEffects, StateWrite, Store};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -45,6 +46,11 @@ pub struct AccessConfig {
     /// stay in order) and committing its own batches. 0: 1 on SQLite (one writer at a
     /// time anyway), 4 on PostgreSQL (commits overlap).
     pub writers: usize,
+    /// With one writer on SQLite, the process owns every account's state: each batch
+    /// appends one journal row and a changed state is written back this many
+    /// milliseconds after it first changed (docs/write-path.md, step 2). 0 writes
+    /// every changed state with its batch instead, as on PostgreSQL.
+    pub write_back_ms: u64,
 }
 
 impl Default for AccessConfig {
@@ -55,6 +61,7 @@ impl Default for AccessConfig {
             applied_ids_days: 7,
             cache_accounts: 20_000,
             writers: 0,
+            write_back_ms: 5_000,
         }
     }
 }
@@ -63,7 +70,7 @@ impl Default for AccessConfig {
 /// changing its accounts first (or the commit fails for a retryable reason).
 const MAX_ROUNDS: usize = 16;
 /// Failed commits (deadlock, a lost connection) tolerated per batch.
-const MAX_ERRORS: usize = 3;
+pub(super) const MAX_ERRORS: usize = 3;
 /// How often the writer forgets old rows of `applied_events`.
 const PRUNE_EVERY_MS: i64 = 3_600_000;
 
@@ -91,15 +98,19 @@ impl Transition {
 /// accounts known to have no owner, whose notices go nowhere.
 #[derive(Debug, Default)]
 pub struct StateCache {
-    states: HashMap<String, (i64, AccountState)>,
+    pub(super) states: HashMap<String, (i64, AccountState)>,
+    /// Accounts whose state here is newer than the stored one ([`super::owner`]):
+    /// never dropped to make room.
+    pub(super) dirty: HashSet<String>,
     capacity: usize,
-    ownerless: Arc<Ownerless>,
+    pub(super) ownerless: Arc<Ownerless>,
 }
 
 impl StateCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             states: HashMap::new(),
+            dirty: HashSet::new(),
             capacity,
             ownerless: Arc::default(),
         }
@@ -115,15 +126,21 @@ impl StateCache {
         self
     }
 
-    fn put(&mut self, account: String, version: i64, state: AccountState) {
-        if self.capacity == 0 {
+    pub(super) fn put(&mut self, account: String, version: i64, state: AccountState) {
+        if self.capacity == 0 && !self.dirty.contains(&account) {
             return;
         }
         if self.states.len() >= self.capacity && !self.states.contains_key(&account) {
-            // Crude but O(1) amortised: start over when full.
-            self.states.clear();
+            // Crude but O(1) amortised: start over when full, keeping what is dirty.
+            let dirty = &self.dirty;
+            self.states.retain(|a, _| dirty.contains(a));
         }
         self.states.insert(account, (version, state));
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.states.clear();
+        self.dirty.clear();
     }
 }
 
@@ -215,7 +232,7 @@ pub async fn apply(
     out
 }
 
-type Outcomes = Vec<(usize, ServiceResult<Applied>)>;
+pub(super) type Outcomes = Vec<(usize, ServiceResult<Applied>)>;
 
 /// One load-decide-commit pass over the accounts still pending. Returns each
 /// account's outcomes and the accounts whose write lost to another writer.
@@ -245,29 +262,7 @@ async fn round<'a>(
     } else {
         store.engine_states(&missing).await?.into_iter().collect()
     };
-    let keys: Vec<(String, String)> = if legacy {
-        by_account
-            .values()
-            .flatten()
-            .filter_map(|&i| {
-                let e = &events[i];
-                e.id.as_ref()
-                    .map(|id| (e.account.as_str().to_owned(), id.clone()))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let mut seen: HashMap<(String, String), Decision> = HashMap::new();
-    for a in store.applied_events(&keys).await? {
-        let d = serde_json::from_str(&a.decision).map_err(|e| {
-            ServiceError::Internal(format!(
-                "stored decision of {}/{}: {e}",
-                a.account, a.event_id
-            ))
-        })?;
-        seen.insert((a.account, a.event_id), d);
-    }
+    let seen = legacy_decisions(store, events, by_account, legacy).await?;
 
     let mut decided = Vec::with_capacity(by_account.len());
     let mut writes = Vec::new();
@@ -293,62 +288,15 @@ async fn round<'a>(
                 continue;
             }
         };
-        let mut outcomes: Outcomes = Vec::with_capacity(idxs.len());
         let owned = !cache.ownerless.contains(account);
-        let mut effects = Effects::default();
-        let mut last_fresh = None;
-        for &i in idxs {
-            let event = &events[i];
-            let first = match &event.id {
-                Some(id) if legacy => seen.get(&(account.to_string(), id.clone())).cloned(),
-                _ => None,
-            };
-            if let Some(d) = first.or_else(|| engine.applied(&state, event)) {
-                outcomes.push((i, Ok(replayed(d))));
-                continue;
-            }
-            let before = engine.verdict_basis(&state, event.ts);
-            let decision = engine.decide(&mut state, event, event.ts);
-            let after = engine.verdict_basis(&state, event.ts);
-            if Transition::matters(&before, &after) {
-                effects.transitions.push(Transition {
-                    before: engine.verdict_from(before, &event.account),
-                    after: engine.verdict_from(after, &event.account),
-                    at: event.ts,
-                });
-            }
-            if owned {
-                effects
-                    .verifications
-                    .extend(Verification::of(event, &decision));
-            }
-            last_fresh = Some(outcomes.len());
-            outcomes.push((
-                i,
-                Ok(Applied {
-                    decision,
-                    fresh: true,
-                    effects: None,
-                    conflicts: 0,
-                }),
-            ));
-        }
+        let first = |event: &AccessEvent| match &event.id {
+            Some(id) if legacy => seen.get(&(account.to_string(), id.clone())).cloned(),
+            _ => None,
+        };
+        let (mut outcomes, effects, last_fresh) =
+            decide_account(engine, &mut state, events, idxs, owned, first);
         if let Some(k) = last_fresh {
-            let pending = if effects.is_empty() {
-                None
-            } else {
-                let id = hearth_store::unique_token();
-                let body = serde_json::to_string(&effects)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                if let Some((_, Ok(a))) = outcomes.get_mut(k) {
-                    a.effects = Some((id.clone(), effects));
-                }
-                Some(PendingEffects {
-                    id,
-                    account: (*account).to_owned(),
-                    body,
-                })
-            };
+            let pending = pending_effects(account, effects, &mut outcomes, k)?;
             let json =
                 serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
             writes.push(StateWrite {
@@ -376,6 +324,113 @@ async fn round<'a>(
     Ok((decided, lost))
 }
 
+/// The decisions `applied_events` holds for the batch's event ids, while `legacy`:
+/// ids applied before they were kept with the state.
+pub(super) async fn legacy_decisions(
+    store: &dyn Store,
+    events: &[AccessEvent],
+    by_account: &BTreeMap<&str, Vec<usize>>,
+    legacy: bool,
+) -> ServiceResult<HashMap<(String, String), Decision>> {
+    let mut seen = HashMap::new();
+    if !legacy {
+        return Ok(seen);
+    }
+    let keys: Vec<(String, String)> = by_account
+        .values()
+        .flatten()
+        .filter_map(|&i| {
+            let e = &events[i];
+            e.id.as_ref()
+                .map(|id| (e.account.as_str().to_owned(), id.clone()))
+        })
+        .collect();
+    for a in store.applied_events(&keys).await? {
+        let d = serde_json::from_str(&a.decision).map_err(|e| {
+            ServiceError::Internal(format!(
+                "stored decision of {}/{}: {e}",
+                a.account, a.event_id
+            ))
+        })?;
+        seen.insert((a.account, a.event_id), d);
+    }
+    Ok(seen)
+}
+
+/// An account's events of one batch (`idxs` into `events`, in arrival order) through
+/// the engine: each one's outcome, what follows from them, and which outcome is the
+/// last fresh one (None when every event had been applied before). `first` gives
+/// the decision an event was given before, if it was applied elsewhere already.
+pub(super) fn decide_account(
+    engine: &Engine,
+    state: &mut AccountState,
+    events: &[AccessEvent],
+    idxs: &[usize],
+    owned: bool,
+    first: impl Fn(&AccessEvent) -> Option<Decision>,
+) -> (Outcomes, Effects, Option<usize>) {
+    let mut outcomes: Outcomes = Vec::with_capacity(idxs.len());
+    let mut effects = Effects::default();
+    let mut last_fresh = None;
+    for &i in idxs {
+        let event = &events[i];
+        if let Some(d) = first(event).or_else(|| engine.applied(state, event)) {
+            outcomes.push((i, Ok(replayed(d))));
+            continue;
+        }
+        let before = engine.verdict_basis(state, event.ts);
+        let decision = engine.decide(state, event, event.ts);
+        let after = engine.verdict_basis(state, event.ts);
+        if Transition::matters(&before, &after) {
+            effects.transitions.push(Transition {
+                before: engine.verdict_from(before, &event.account),
+                after: engine.verdict_from(after, &event.account),
+                at: event.ts,
+            });
+        }
+        if owned {
+            effects
+                .verifications
+                .extend(Verification::of(event, &decision));
+        }
+        last_fresh = Some(outcomes.len());
+        outcomes.push((
+            i,
+            Ok(Applied {
+                decision,
+                fresh: true,
+                effects: None,
+                conflicts: 0,
+            }),
+        ));
+    }
+    (outcomes, effects, last_fresh)
+}
+
+/// The row of effects to commit with an account's state, if anything follows; the
+/// account's last fresh outcome (`k`) carries them, for its caller to carry out.
+pub(super) fn pending_effects(
+    account: &str,
+    effects: Effects,
+    outcomes: &mut Outcomes,
+    k: usize,
+) -> ServiceResult<Option<PendingEffects>> {
+    if effects.is_empty() {
+        return Ok(None);
+    }
+    let id = hearth_store::unique_token();
+    let body =
+        serde_json::to_string(&effects).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    if let Some((_, Ok(a))) = outcomes.get_mut(k) {
+        a.effects = Some((id.clone(), effects));
+    }
+    Ok(Some(PendingEffects {
+        id,
+        account: account.to_owned(),
+        body,
+    }))
+}
+
 fn replayed(decision: Decision) -> Applied {
     Applied {
         decision,
@@ -385,9 +440,21 @@ fn replayed(decision: Decision) -> Applied {
     }
 }
 
-struct Job {
-    event: AccessEvent,
-    reply: oneshot::Sender<ServiceResult<Applied>>,
+enum Job {
+    /// An event to apply and commit.
+    Event {
+        event: AccessEvent,
+        reply: oneshot::Sender<ServiceResult<Applied>>,
+    },
+    /// The state the writer holds for an account (an owner's: [`super::owner`]).
+    State {
+        account: String,
+        reply: oneshot::Sender<ServiceResult<Option<AccountState>>>,
+    },
+    /// Write back every dirty state now (an owner's).
+    Flush {
+        reply: oneshot::Sender<ServiceResult<()>>,
+    },
 }
 
 /// The handle requests use to reach the writer task.
@@ -395,6 +462,10 @@ pub struct Writer {
     queues: Vec<mpsc::Sender<Job>>,
     /// Events submitted and not yet answered: queued, or in a batch being committed.
     in_flight: Arc<AtomicUsize>,
+    /// Whether the one writer owns every state, behind the engine journal.
+    owns: bool,
+    /// How the writers started: None until they have.
+    started: tokio::sync::watch::Receiver<Option<Result<(), String>>>,
 }
 
 /// Counts one event in flight for as long as it lives (its caller may give up early).
@@ -413,9 +484,14 @@ impl Drop for InFlight {
     }
 }
 
+fn stopped() -> ServiceError {
+    ServiceError::Unavailable("the access writer has stopped".into())
+}
+
 impl Writer {
     /// Starts the writer tasks on the current runtime; each counts its batches in
-    /// `metrics`.
+    /// `metrics`. One writer on a store with an engine journal (SQLite) owns every
+    /// state, unless `write_back_ms` is 0 ([`super::owner`]).
     pub fn spawn(
         store: Arc<dyn Store>,
         engine: Engine,
@@ -428,16 +504,24 @@ impl Writer {
             0 => 1,
             n => n,
         };
+        let owns = n == 1 && config.write_back_ms > 0 && store.engine_journal().is_some();
+        let (started_tx, started) = tokio::sync::watch::channel(None);
+        let started_tx = Arc::new(started_tx);
         let queues = (0..n)
             .map(|_| {
                 let (tx, rx) = mpsc::channel((config.queue / n).max(1));
                 tokio::spawn(run(
-                    store.clone(),
-                    engine.clone(),
-                    config.clone(),
-                    metrics.clone(),
-                    ownerless.clone(),
+                    Task {
+                        store: store.clone(),
+                        engine: engine.clone(),
+                        config: config.clone(),
+                        metrics: metrics.clone(),
+                        cache: StateCache::new(config.cache_accounts)
+                            .with_ownerless(ownerless.clone()),
+                        owns,
+                    },
                     rx,
+                    started_tx.clone(),
                 ));
                 tx
             })
@@ -445,31 +529,89 @@ impl Writer {
         Writer {
             queues,
             in_flight: Arc::default(),
+            owns,
+            started,
         }
+    }
+
+    /// Waits until the writers have started: an owner has taken the engine state
+    /// and replayed its journal. An error says why they could not (another process
+    /// owns the database, say); every event is then refused with it.
+    pub async fn ready(&self) -> ServiceResult<()> {
+        let mut started = self.started.clone();
+        let outcome = started
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| stopped())?
+            .clone();
+        match outcome {
+            Some(Err(e)) => Err(ServiceError::Unavailable(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the writer owns every state, so the stored states may lag behind it.
+    pub fn owns_states(&self) -> bool {
+        self.owns
+    }
+
+    fn queue_for(&self, account: &str) -> ServiceResult<&mpsc::Sender<Job>> {
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(account, &mut h);
+        let shard = std::hash::Hasher::finish(&h) as usize % self.queues.len().max(1);
+        self.queues.get(shard).ok_or_else(stopped)
+    }
+
+    async fn send<T>(
+        &self,
+        account: &str,
+        job: Job,
+        answer: oneshot::Receiver<ServiceResult<T>>,
+    ) -> ServiceResult<T> {
+        let queue = self.queue_for(account)?;
+        let _counted = InFlight::new(&self.in_flight);
+        queue.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                ServiceError::Unavailable("the access queue is full".into())
+            }
+            mpsc::error::TrySendError::Closed(_) => stopped(),
+        })?;
+        answer.await.map_err(|_| {
+            ServiceError::Unavailable("the access writer stopped before committing".into())
+        })?
     }
 
     /// Queues the event and waits for the commit that holds it.
     pub async fn submit(&self, event: AccessEvent) -> ServiceResult<Applied> {
         let (reply, answer) = oneshot::channel();
-        let mut h = std::hash::DefaultHasher::new();
-        std::hash::Hash::hash(event.account.as_str(), &mut h);
-        let shard = std::hash::Hasher::finish(&h) as usize % self.queues.len().max(1);
-        let queue = self
-            .queues
-            .get(shard)
-            .ok_or_else(|| ServiceError::Unavailable("the access writer has stopped".into()))?;
-        let _counted = InFlight::new(&self.in_flight);
-        queue.try_send(Job { event, reply }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => {
-                ServiceError::Unavailable("the access queue is full".into())
-            }
-            mpsc::error::TrySendError::Closed(_) => {
-                ServiceError::Unavailable("the access writer has stopped".into())
-            }
-        })?;
-        answer.await.map_err(|_| {
-            ServiceError::Unavailable("the access writer stopped before committing".into())
-        })?
+        let account = event.account.as_str().to_owned();
+        self.send(&account, Job::Event { event, reply }, answer)
+            .await
+    }
+
+    /// The state the owning writer holds for an account, newer than the stored one
+    /// until it is written back.
+    pub async fn state(&self, account: &str) -> ServiceResult<Option<AccountState>> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::State {
+            account: account.to_owned(),
+            reply,
+        };
+        self.send(account, job, answer).await
+    }
+
+    /// Writes back every state the owning writer holds dirty (graceful shutdown,
+    /// and before a backup that reads the table alone).
+    pub async fn flush(&self) -> ServiceResult<()> {
+        for queue in &self.queues {
+            let (reply, answer) = oneshot::channel();
+            queue
+                .send(Job::Flush { reply })
+                .await
+                .map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())??;
+        }
+        Ok(())
     }
 
     /// Events submitted and not yet answered: waiting in a queue, or in a batch being
@@ -488,42 +630,186 @@ impl Writer {
     }
 }
 
-async fn run(
+/// What one writer task works with.
+struct Task {
     store: Arc<dyn Store>,
     engine: Engine,
     config: AccessConfig,
     metrics: Arc<Metrics>,
-    ownerless: Arc<Ownerless>,
+    cache: StateCache,
+    owns: bool,
+}
+
+async fn run(
+    mut t: Task,
     mut rx: mpsc::Receiver<Job>,
+    started: Arc<tokio::sync::watch::Sender<Option<Result<(), String>>>>,
 ) {
-    let batch_max = config.batch_max.max(1);
+    let mut owner = None;
+    let begun = if t.owns {
+        Owner::start(t.store.as_ref(), &t.engine, &t.config, &mut t.cache)
+            .await
+            .map(|o| owner = Some(o))
+    } else {
+        // Writing through, beside other such processes but never beside an owner.
+        t.store
+            .engine_journal()
+            .map_or(Ok(()), |j| j.lock_engine_state(false))
+            .map_err(ServiceError::from)
+    };
+    if let Err(e) = begun {
+        let e = e.to_string();
+        tracing::error!(error = %e, "the access writer cannot start");
+        started.send_replace(Some(Err(e.clone())));
+        refuse_all(rx, &e).await;
+        return;
+    }
+    started.send_if_modified(|s| {
+        let first = s.is_none();
+        if first {
+            *s = Some(Ok(()));
+        }
+        first
+    });
+    let batch_max = t.config.batch_max.max(1);
     let mut last_prune: Option<Timestamp> = None;
     // Until the old table of applied ids has aged out, it is read as well.
-    let mut legacy = store.any_applied_events().await.unwrap_or(true);
+    let mut legacy = t.store.any_applied_events().await.unwrap_or(true);
     let mut jobs: Vec<Job> = Vec::with_capacity(batch_max);
-    let mut cache = StateCache::new(config.cache_accounts).with_ownerless(ownerless);
-    while rx.recv_many(&mut jobs, batch_max).await > 0 {
-        let events: Vec<AccessEvent> = jobs.iter().map(|j| j.event.clone()).collect();
-        let now = super::now();
-        let began = std::time::Instant::now();
-        let results = apply(store.as_ref(), &engine, &mut cache, &events, now, legacy).await;
-        metrics.observe(
-            "hearth_access_batch_seconds",
-            &[],
-            began.elapsed().as_secs_f64(),
-        );
-        metrics.add("hearth_access_batch_events_total", &[], events.len() as u64);
-        for (job, r) in jobs.drain(..).zip(results) {
-            // A caller that went away has nothing to be told; its event is committed.
-            let _ = job.reply.send(r);
+    loop {
+        let due = owner
+            .as_ref()
+            .and_then(|o: &Owner| o.next_due(super::now()));
+        let received = match due {
+            Some(due) => tokio::select! {
+                n = rx.recv_many(&mut jobs, batch_max) => n,
+                () = tokio::time::sleep(due) => {
+                    if let Some(o) = owner.as_mut() {
+                        if let Err(e) = o.write_back(t.store.as_ref(), &t.engine, &mut t.cache, false).await {
+                            tracing::warn!(error = %e, "writing engine states back failed");
+                        }
+                    }
+                    continue;
+                }
+            },
+            None => rx.recv_many(&mut jobs, batch_max).await,
+        };
+        if received == 0 {
+            break;
         }
-        if legacy && last_prune.is_none_or(|t| now.0 - t.0 >= PRUNE_EVERY_MS) {
+        let now = super::now();
+        let mut events = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut others = Vec::new();
+        for job in jobs.drain(..) {
+            match job {
+                Job::Event { event, reply } => {
+                    events.push(event);
+                    replies.push(reply);
+                }
+                other => others.push(other),
+            }
+        }
+        if !events.is_empty() {
+            let began = std::time::Instant::now();
+            let results = match owner.as_mut() {
+                Some(o) => {
+                    o.apply(
+                        t.store.as_ref(),
+                        &t.engine,
+                        &mut t.cache,
+                        &events,
+                        now,
+                        legacy,
+                    )
+                    .await
+                }
+                None => {
+                    apply(
+                        t.store.as_ref(),
+                        &t.engine,
+                        &mut t.cache,
+                        &events,
+                        now,
+                        legacy,
+                    )
+                    .await
+                }
+            };
+            t.metrics.observe(
+                "hearth_access_batch_seconds",
+                &[],
+                began.elapsed().as_secs_f64(),
+            );
+            t.metrics
+                .add("hearth_access_batch_events_total", &[], events.len() as u64);
+            for (reply, r) in replies.into_iter().zip(results) {
+                // A caller that went away has nothing to be told; its event is committed.
+                let _ = reply.send(r);
+            }
+        }
+        for job in others {
+            answer(&mut t, owner.as_mut(), job).await;
+        }
+        if legacy && last_prune.is_none_or(|l| now.0 - l.0 >= PRUNE_EVERY_MS) {
             last_prune = Some(now);
-            let keep_ms = i64::from(config.applied_ids_days) * 86_400_000;
-            if let Err(e) = store.prune_applied_events(Timestamp(now.0 - keep_ms)).await {
+            let keep_ms = i64::from(t.config.applied_ids_days) * 86_400_000;
+            if let Err(e) = t
+                .store
+                .prune_applied_events(Timestamp(now.0 - keep_ms))
+                .await
+            {
                 tracing::warn!(error = %e, "pruning applied event ids failed");
             }
-            legacy = store.any_applied_events().await.unwrap_or(true);
+            legacy = t.store.any_applied_events().await.unwrap_or(true);
         }
+    }
+    // Every handle is gone: write back what is dirty, so the table is current for
+    // whoever opens the database next.
+    if let Some(o) = owner.as_mut() {
+        if let Err(e) = o
+            .write_back(t.store.as_ref(), &t.engine, &mut t.cache, true)
+            .await
+        {
+            tracing::warn!(error = %e, "writing engine states back at exit failed; the journal keeps them");
+        }
+    }
+}
+
+/// Answers a request for a state, or to flush.
+async fn answer(t: &mut Task, owner: Option<&mut Owner>, job: Job) {
+    match (job, owner) {
+        (Job::Event { reply, .. }, _) => {
+            let _ = reply.send(Err(ServiceError::Internal("event out of its batch".into())));
+        }
+        (Job::State { account, reply }, Some(o)) => {
+            let _ = reply.send(o.state(t.store.as_ref(), &t.cache, &account).await);
+        }
+        (Job::State { reply, .. }, None) => {
+            let _ = reply.send(Err(ServiceError::Internal(
+                "only an owning writer holds states".into(),
+            )));
+        }
+        (Job::Flush { reply }, Some(o)) => {
+            let r = o
+                .write_back(t.store.as_ref(), &t.engine, &mut t.cache, true)
+                .await;
+            let _ = reply.send(r);
+        }
+        (Job::Flush { reply }, None) => {
+            let _ = reply.send(Ok(()));
+        }
+    }
+}
+
+/// Answers every job with why the writer could not start, until every handle is gone.
+async fn refuse_all(mut rx: mpsc::Receiver<Job>, why: &str) {
+    let refused = || ServiceError::Unavailable(why.to_owned());
+    while let Some(job) = rx.recv().await {
+        let _ = match job {
+            Job::Event { reply, .. } => reply.send(Err(refused())).is_ok(),
+            Job::State { reply, .. } => reply.send(Err(refused())).is_ok(),
+            Job::Flush { reply } => reply.send(Err(refused())).is_ok(),
+        };
     }
 }
