@@ -29,7 +29,7 @@ pub struct JournalCommit {
     /// States written back, (account, state), holding every row up to `through`.
     pub write_back: Vec<(String, String)>,
     pub through: i64,
-    /// Rows below this seq are held by the stored states and are deleted.
+    /// Rows below this seq are held by the stored states and are deleted; 0: none.
     pub forget_below: i64,
 }
 

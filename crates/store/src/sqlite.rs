@@ -137,10 +137,13 @@ impl SqliteStore {
 /// The longest the WAL goes unchecked when the write path is idle (other writes).
 const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 
-/// Least time between two checkpoints: under load one copies the pages of the two or
-/// three batches committed meanwhile, with one pair of `fsync`s instead of a pair per
-/// batch (the `fsync`s were most of a checkpoint's cost: BENCHMARKS.md, session 5).
-const CHECKPOINT_SPACING: Duration = Duration::from_millis(10);
+/// Least time between two checkpoints: under load one copies the pages of the batches
+/// committed meanwhile, with one pair of `fsync`s instead of a pair per batch (the
+/// `fsync`s were most of a checkpoint's cost: BENCHMARKS.md, session 5). Behind the
+/// engine journal most of those pages are the journal's last few, appended to by
+/// every commit, so a longer spacing copies each of them once for many commits
+/// (100 ms against 10 ms: BENCHMARKS.md, session 15).
+const CHECKPOINT_SPACING: Duration = Duration::from_millis(100);
 
 /// Copies the WAL back into the database file soon after each commit of the write
 /// path (at most every [`CHECKPOINT_SPACING`], at least every [`CHECKPOINT_IDLE`]), on
@@ -494,9 +497,12 @@ impl EngineJournal for SqliteStore {
             b.push_bind(now.0 + crate::engine::EFFECTS_GRACE_MS);
             b.push(" FROM r WHERE acc IS NOT NULL; ");
         }
-        b.push("DELETE FROM engine_journal WHERE seq < ")
-            .push_bind(c.forget_below)
-            .push("; COMMIT");
+        if c.forget_below > 0 {
+            b.push("DELETE FROM engine_journal WHERE seq < ")
+                .push_bind(c.forget_below)
+                .push("; ");
+        }
+        b.push("COMMIT");
         run_list(self, b).await?;
         Ok(())
     }

@@ -31,11 +31,16 @@ use std::time::Duration;
 
 /// Most states written back by one commit, so that no batch waits behind thousands.
 const WRITE_BACK_MAX: usize = 256;
+/// Journal rows deleted at once: deleting the rows behind every commit touched the
+/// journal's first pages (and the free list) in each one.
+const FORGET_EVERY: i64 = 256;
 
 /// The journal's bookkeeping beside the writer's [`StateCache`].
 pub struct Owner {
     /// The seq of the next journal row.
     next_seq: i64,
+    /// Rows below this seq are deleted.
+    forgotten: i64,
     /// Dirty accounts in the order they became dirty: (the first journal row their
     /// stored state lacks, when, account). The cache keeps their states.
     dirty: VecDeque<(i64, Timestamp, String)>,
@@ -69,6 +74,7 @@ impl Owner {
         journal_of(store)?.lock_engine_state(true)?;
         let mut owner = Owner {
             next_seq: 1,
+            forgotten: 0,
             dirty: VecDeque::new(),
             write_back_ms: i64::try_from(config.write_back_ms).unwrap_or(i64::MAX),
             max_dirty: (config.cache_accounts / 2).max(1),
@@ -149,6 +155,7 @@ impl Owner {
             );
         }
         self.next_seq = last + 1;
+        self.forgotten = last;
         for (account, (_, state)) in states {
             cache.put(account, 0, state);
         }
@@ -211,7 +218,12 @@ impl Owner {
             return Ok(());
         }
         // The last row stays, so the next seq is known after a restart.
-        let forget_below = self.dirty.front().map_or(through, |d| d.0.min(through));
+        let held = self.dirty.front().map_or(through, |d| d.0.min(through));
+        let forget_below = if row.is_none() || held - self.forgotten >= FORGET_EVERY {
+            held
+        } else {
+            0
+        };
         let commit = JournalCommit {
             row: row.map(|r| (through, r)),
             effects,
@@ -223,6 +235,7 @@ impl Owner {
         if commit.row.is_some() {
             self.next_seq += 1;
         }
+        self.forgotten = self.forgotten.max(forget_below);
         Ok(())
     }
 
