@@ -19,14 +19,14 @@
 //! consume` on the same file is refused with a clear error.
 
 use super::writer::{
-    decide_account, legacy_decisions, pending_effects, AccessConfig, Applied, Outcomes, StateCache,
-    MAX_ERRORS,
+    by_account, decide_account, legacy_decisions, pending_effects, AccessConfig, Applied, Outcomes,
+    StateCache, MAX_ERRORS,
 };
 use super::{ServiceError, ServiceResult};
 use hearth_core::engine::{AccountState, Engine};
 use hearth_core::{AccessEvent, Timestamp};
 use hearth_store::{EngineJournal, JournalCommit, Store};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 /// Most states written back by one commit, so that no batch waits behind thousands.
@@ -329,10 +329,7 @@ impl Owner {
         now: Timestamp,
         legacy: bool,
     ) -> ServiceResult<Vec<ServiceResult<Applied>>> {
-        let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, e) in events.iter().enumerate() {
-            by_account.entry(e.account.as_str()).or_default().push(i);
-        }
+        let by_account = by_account(events);
         // States the cache lacks are clean: the table holds them.
         let missing: Vec<String> = by_account
             .keys()

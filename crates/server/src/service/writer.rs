@@ -12,6 +12,10 @@
 //! again, so no update is lost; a caller is answered only after the commit that holds
 //! its event, so no acknowledged event is lost. A full queue is refused at once (503)
 //! rather than letting waits grow without bound.
+//!
+//! That is write-through, as on PostgreSQL. On SQLite the one writer instead owns
+//! every state and commits a journal row per batch, writing the states back later
+//! ([`super::owner`]).
 
 use super::effects::{Effects, Verification};
 use super::notify::Ownerless;
@@ -172,10 +176,7 @@ pub async fn apply(
     legacy: bool,
 ) -> Vec<ServiceResult<Applied>> {
     let mut results: Vec<Option<ServiceResult<Applied>>> = events.iter().map(|_| None).collect();
-    let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, e) in events.iter().enumerate() {
-        by_account.entry(e.account.as_str()).or_default().push(i);
-    }
+    let mut by_account = by_account(events);
     let mut conflicts: HashMap<&str, u32> = HashMap::new();
     let mut last_error = None;
     let mut errors = 0;
@@ -322,6 +323,15 @@ async fn round<'a>(
         }
     }
     Ok((decided, lost))
+}
+
+/// Each account's events in the batch, as indexes in arrival order.
+pub(super) fn by_account(events: &[AccessEvent]) -> BTreeMap<&str, Vec<usize>> {
+    let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        by_account.entry(e.account.as_str()).or_default().push(i);
+    }
+    by_account
 }
 
 /// The decisions `applied_events` holds for the batch's event ids, while `legacy`:
