@@ -125,6 +125,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "applied_ids_by_id",
         sql: include_str!("../migrations/postgres/0011_applied_ids_by_id.sql"),
     },
+    Migration {
+        version: 12,
+        name: "engine_state_fillfactor",
+        sql: include_str!("../migrations/postgres/0012_engine_state_fillfactor.sql"),
+    },
 ];
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

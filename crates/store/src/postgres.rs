@@ -270,6 +270,53 @@ mod tests {
         assert!(!plan.contains("Seq Scan on engine_state"), "{plan}");
     }
 
+    /// Rewriting every state of a table filled to the brim keeps each new version on
+    /// its old page (a HOT update: no index write, no bloat elsewhere), because
+    /// `engine_state` leaves half of each page free. Packed full, most of these
+    /// versions would move to pages of their own. PostgreSQL only, like the test above.
+    #[tokio::test]
+    async fn a_rewritten_state_stays_on_its_page() {
+        use crate::engine::StateWrite;
+        let Some((_, store, schema)) = store_in_schema("hot").await else {
+            return;
+        };
+        // About the size of a steady state under bench/wrk/access.lua.
+        let state = |v: i64| format!("{{\"v\":{v},\"pad\":\"{}\"}}", "x".repeat(1_700));
+        let writes = |expected: i64| {
+            (0..64)
+                .map(|i| StateWrite {
+                    account: format!("acc-{i}"),
+                    expected,
+                    state: state(expected),
+                    effects: None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let now = hearth_core::Timestamp(1_700_000_000_000);
+        let blocks = || async {
+            sqlx::query_scalar::<_, String>(
+                "SELECT (ctid::text::point)[0]::bigint::text FROM engine_state ORDER BY account",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+        };
+        assert!(super::commit_engine_states(&store, &writes(0), now)
+            .await
+            .unwrap()
+            .is_empty());
+        let before = blocks().await;
+        assert!(super::commit_engine_states(&store, &writes(1), now)
+            .await
+            .unwrap()
+            .is_empty());
+        let after = blocks().await;
+        store.drop_schema(&schema).await.unwrap();
+        assert_eq!(before.len(), 64);
+        let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
+        assert_eq!(moved, 0, "pages before {before:?}, after {after:?}");
+    }
+
     /// PostgreSQL only, like the test above.
     #[tokio::test]
     async fn legacy_ids_are_read_until_pruned_on_postgres() {
