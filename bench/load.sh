@@ -4,7 +4,8 @@
 # and on PostgreSQL; sign-in throughput (POST /v1/sessions, valid credentials) against
 # the Argon2 limit (cores / single-hash time, measured in this run: at the start, and
 # again beside each backend's sign-ins, which that backend's ratio uses); and
-# /v1/access p99 while sign-ins saturate the CPU.
+# /v1/access p99 while sign-ins saturate the CPU. Each measurement starts once the
+# machine is quiet (`settle`, at most 20 s).
 #
 #   bash bench/load.sh                 # both backends
 #   BACKENDS=sqlite bash bench/load.sh
@@ -48,6 +49,21 @@ summary() {
        END {printf "%.0f %.2f %s\n", rps, p99, (bad==""?0:bad)}' "$1"
 }
 
+# Waits (at most 20 s) until the machine is quiet, under 10 % of its cores busy over a
+# second, so that a measurement is not charged with what the one before left behind
+# (the engine states an owning writer writes back 5 s after they change, a WAL
+# checkpoint, PostgreSQL's autovacuum). Logs how long it waited.
+settle() {
+  local t0 b0 t1 b1 i
+  for i in $(seq 1 20); do
+    read -r t0 b0 < <(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8, $2+$3+$4+$7+$8}' /proc/stat)
+    sleep 1
+    read -r t1 b1 < <(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8, $2+$3+$4+$7+$8}' /proc/stat)
+    if [ $(( (b1 - b0) * 10 )) -lt $(( t1 - t0 )) ]; then break; fi
+  done
+  echo "# settled after ${i} s" >>"$OUT"
+}
+
 run_wrk() { # name script-or-empty path conns duration
   local name=$1 script=$2 path=$3 conns=$4 dur=$5 f
   f=$(mktemp)
@@ -85,8 +101,11 @@ for BACKEND in $BACKENDS; do
   create_accounts
   # Warm up (connections, first states), then the measured runs.
   BENCH_KEY=$KEY wrk -t1 -c4 -d2s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
+  settle
   run_wrk healthz "" /healthz "$CONNS" "$DURATION"
+  settle
   run_wrk access bench/wrk/access.lua /v1/access "$CONNS" "$DURATION"
+  settle
   run_wrk signin bench/wrk/signin.lua /v1/sessions "$SIGNIN_CONNS" "$DURATION"
   # The limit right after the sign-ins it is set against (after, so that no work the
   # access runs left behind slows it): a shared machine's speed drifts over the minutes
@@ -96,6 +115,7 @@ for BACKEND in $BACKENDS; do
   read -r par_med par_rate < <("$HASH_TIME_BIN" 20 "$CORES" | awk '{print $2, $10}')
   log "RESULT $BACKEND argon2_parallel median_ms=$par_med per_s=$par_rate threads=$CORES load=\"$(load)\""
   # Sign-ins saturating the CPU while access events are measured.
+  settle
   BENCH_ACCOUNTS=$ACCOUNTS wrk -t1 -c"$SIGNIN_CONNS" -d"$(( ${DURATION%s} + 4 ))s" \
     -s bench/wrk/signin.lua "$BASE/v1/sessions" >"$DATA/signin-bg.txt" 2>&1 &
   BG=$!
@@ -107,7 +127,7 @@ for BACKEND in $BACKENDS; do
   stop_server
   trap - EXIT
   if [ "$BACKEND" = postgres ]; then
-    psql "$PG_URL/postgres" -qc "DROP DATABASE $DB" >/dev/null
+    psql "$PG_URL/postgres" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null
   fi
 done
 

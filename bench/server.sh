@@ -31,7 +31,7 @@ start_server_on_fresh_pg() { # name
   DB="hearth_$1_$$"
   psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
   start_server "$PG_URL/$DB"
-  trap 'stop_server; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB" >/dev/null' EXIT
+  trap 'stop_server; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null' EXIT
 }
 
 stop_server() {

@@ -48,7 +48,8 @@ pub struct AccessConfig {
     pub cache_accounts: usize,
     /// Writer tasks, each owning the accounts that hash to it (so one account's events
     /// stay in order) and committing its own batches. 0: 1 on SQLite (one writer at a
-    /// time anyway), 4 on PostgreSQL (commits overlap).
+    /// time anyway), 2 on PostgreSQL (one commit overlaps the other's flush, while
+    /// each batch stays big: BENCHMARKS.md, session 16).
     pub writers: usize,
     /// With one writer on SQLite, the process owns every account's state: each batch
     /// appends one journal row and a changed state is written back this many
@@ -510,7 +511,7 @@ impl Writer {
         ownerless: Arc<Ownerless>,
     ) -> Writer {
         let n = match config.writers {
-            0 if store.backend() == "postgres" => 4,
+            0 if store.backend() == "postgres" => 2,
             0 => 1,
             n => n,
         };
