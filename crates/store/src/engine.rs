@@ -130,7 +130,9 @@ macro_rules! impl_engine_store {
                         list.push_bind(a.clone());
                     }
                     b.push(")");
-                    let rows = b.build().fetch_all(self.engine_pool()).await.map_err(db_err)?;
+                    let mut c = self.engine().take().await?;
+                    let rows = b.build().fetch_all(c.conn()?).await.map_err(db_err)?;
+                    c.keep();
                     rows.iter()
                         .map(|r| {
                             Ok((get(r, "account")?, VersionedState { version: get(r, "version")?, state: get(r, "state")? }))
@@ -145,24 +147,28 @@ macro_rules! impl_engine_store {
                     // One primary-key probe per pair (an IN list per column would probe
                     // every account with every id).
                     let mut found = Vec::with_capacity(keys.len());
+                    let mut c = self.engine().take().await?;
                     for chunk in keys.chunks(CHUNK) {
                         let mut b = sqlx::QueryBuilder::<$db>::new("WITH k(acc, id) AS (");
                         b.push_values(chunk, |mut row, (account, id)| {
                             row.push_bind(account).push_bind(id);
                         });
                         b.push(") SELECT e.account, e.event_id, e.decision FROM k JOIN applied_events e ON e.account = k.acc AND e.event_id = k.id");
-                        for r in b.build().persistent(false).fetch_all(self.engine_pool()).await.map_err(db_err)? {
+                        for r in b.build().persistent(false).fetch_all(c.conn()?).await.map_err(db_err)? {
                             found.push(AppliedEvent { account: get(&r, "account")?, event_id: get(&r, "event_id")?, decision: get(&r, "decision")? });
                         }
                     }
+                    c.keep();
                     Ok(found)
                 }
 
                 async fn any_applied_events(&self) -> crate::Result<bool> {
+                    let mut c = self.engine().take().await?;
                     let row = sqlx::query("SELECT EXISTS (SELECT 1 FROM applied_events) AS any")
-                        .fetch_one(self.engine_pool())
+                        .fetch_one(c.conn()?)
                         .await
                         .map_err(db_err)?;
+                    c.keep();
                     get(&row, "any")
                 }
 
@@ -174,11 +180,13 @@ macro_rules! impl_engine_store {
                 }
 
                 async fn prune_applied_events(&self, before: Timestamp) -> crate::Result<u64> {
+                    let mut c = self.engine().take().await?;
                     let r = sqlx::query("DELETE FROM applied_events WHERE applied_at < $1")
                         .bind(before.0)
-                        .execute(self.engine_pool())
+                        .execute(c.conn()?)
                         .await
                         .map_err(db_err)?;
+                    c.keep();
                     Ok(r.rows_affected())
                 }
 

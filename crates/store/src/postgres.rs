@@ -2,12 +2,13 @@
 
 use crate::engine::StateWrite;
 use crate::migrate::{run_migrations, POSTGRES};
-use crate::sql::{db_err, impl_store};
+use crate::sql::{db_err, impl_store, Lent};
 use crate::StoreError;
 use hearth_core::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a pooled connection may sit idle before it is tested again on use.
@@ -17,9 +18,10 @@ const RETEST_IDLE_AFTER: Duration = Duration::from_secs(1);
 pub struct PgStore {
     pool: PgPool,
     /// The access write path's connections, one per writer task, handed out without
-    /// the ping the shared pool sends first (a round trip per batch). A connection
-    /// that died under it fails the batch, which the writer retries on another.
-    engine: PgPool,
+    /// the ping the shared pool sends first (a round trip per batch) and kept between
+    /// batches ([`Lent`]). A connection that died under it fails the batch, which the
+    /// writer retries on another.
+    engine: Arc<Lent<sqlx::Postgres>>,
 }
 
 impl PgStore {
@@ -91,7 +93,10 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool, engine })
+        Ok(Self {
+            pool,
+            engine: Arc::new(Lent::new(engine, true)),
+        })
     }
 
     /// Applies pending migrations under an advisory lock, so nodes starting together
@@ -108,7 +113,7 @@ impl PgStore {
         &self.pool
     }
 
-    fn engine_pool(&self) -> &PgPool {
+    fn engine(&self) -> &Lent<sqlx::Postgres> {
         &self.engine
     }
 
@@ -169,6 +174,7 @@ pub(crate) async fn commit_engine_states(
     now: Timestamp,
 ) -> crate::Result<Vec<String>> {
     let effects = crate::engine::effects_rows(writes.iter());
+    let mut c = store.engine().take().await?;
     let won: std::collections::HashSet<String> = sqlx::query_scalar(COMMIT_SQL)
         .bind(
             writes
@@ -183,11 +189,12 @@ pub(crate) async fn commit_engine_states(
         .bind(effects.iter().map(|f| f.1).collect::<Vec<_>>())
         .bind(effects.iter().map(|f| f.2).collect::<Vec<_>>())
         .bind(now.0 + crate::engine::EFFECTS_GRACE_MS)
-        .fetch_all(store.engine_pool())
+        .fetch_all(c.conn()?)
         .await
         .map_err(db_err)?
         .into_iter()
         .collect();
+    c.keep();
     Ok(writes
         .iter()
         .filter(|w| !won.contains(&w.account))
@@ -242,7 +249,8 @@ mod tests {
         let Some((_, store, schema)) = store_in_schema("plan").await else {
             return;
         };
-        let mut conn = store.engine_pool().acquire().await.unwrap();
+        let mut loan = store.engine().take().await.unwrap();
+        let conn = loan.conn().unwrap();
         sqlx::raw_sql(&format!(
             "PREPARE plan_probe(text[], bigint[], text[], bigint, text[], text[], text[], \
              bigint) AS {COMMIT_SQL}"
@@ -261,7 +269,7 @@ mod tests {
             .map(|r| sqlx::Row::get::<String, _>(r, 0))
             .collect();
         let plan = plan.join("\n");
-        drop(conn);
+        drop(loan);
         store.drop_schema(&schema).await.unwrap();
         assert!(
             plan.contains("Index Scan using engine_state_pkey on engine_state"),

@@ -823,6 +823,129 @@ macro_rules! impl_store {
 
 pub(crate) use impl_store;
 
+/// The access write path's connections, kept out of their pool between uses. sqlx
+/// tests a connection with a round trip each time it goes back to its pool (to the
+/// connection's thread on SQLite, to the server on PostgreSQL): once per batch, and on
+/// SQLite, whose write path has one connection, the next batch waited for that trip
+/// (BENCHMARKS.md, session 16). A kept connection is detached from the pool, so that
+/// dropping it needs no runtime (a test drops a store after its runtime, as a crash
+/// would).
+pub(crate) struct Lent<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
+    idle: std::sync::Mutex<Vec<DB::Connection>>,
+    /// One permit per connection the pool may open.
+    loans: tokio::sync::Semaphore,
+    /// False where the pool is shared with everything else (SQLite's `:memory:`, one
+    /// connection): connections go back to it after each use.
+    keeps: bool,
+}
+
+impl<DB: sqlx::Database> std::fmt::Debug for Lent<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lent").field("keeps", &self.keeps).finish()
+    }
+}
+
+impl<DB: sqlx::Database> Lent<DB> {
+    pub(crate) fn new(pool: sqlx::Pool<DB>, keeps: bool) -> Self {
+        let max = pool.options().get_max_connections() as usize;
+        Self {
+            pool,
+            idle: std::sync::Mutex::default(),
+            loans: tokio::sync::Semaphore::new(max.max(1)),
+            keeps,
+        }
+    }
+
+    /// A connection kept from an earlier use, or one from the pool.
+    pub(crate) async fn take(&self) -> crate::Result<Loan<'_, DB>> {
+        let permit = self
+            .loans
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("the database is closed".into()))?;
+        let kept = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match kept {
+            Some(conn) => Conn::Own(conn),
+            None => {
+                let conn = self.pool.acquire().await.map_err(db_err)?;
+                if self.keeps {
+                    Conn::Own(conn.detach())
+                } else {
+                    Conn::Pooled(conn)
+                }
+            }
+        };
+        Ok(Loan {
+            lent: self,
+            conn: Some(conn),
+            keep: false,
+            _permit: permit,
+        })
+    }
+
+    /// Closes the kept connections and the pool.
+    pub(crate) async fn close(&self) {
+        self.loans.close();
+        let kept = self
+            .idle
+            .lock()
+            .map(|mut idle| std::mem::take(&mut *idle))
+            .unwrap_or_default();
+        for conn in kept {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+        self.pool.close().await;
+    }
+}
+
+enum Conn<DB: sqlx::Database> {
+    Pooled(sqlx::pool::PoolConnection<DB>),
+    Own(DB::Connection),
+}
+
+/// A connection taken from [`Lent`]. Kept for the next use only when [`Loan::keep`]
+/// says its statements ran to the end; dropped otherwise (an error, or the future
+/// holding it dropped midway, maybe inside a transaction), it is closed, which rolls
+/// back whatever it left open.
+pub(crate) struct Loan<'a, DB: sqlx::Database> {
+    lent: &'a Lent<DB>,
+    conn: Option<Conn<DB>>,
+    keep: bool,
+    /// Released after the connection is back in `idle` (fields drop after `drop`).
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl<DB: sqlx::Database> Loan<'_, DB> {
+    pub(crate) fn conn(&mut self) -> crate::Result<&mut DB::Connection> {
+        match self.conn.as_mut() {
+            Some(Conn::Pooled(c)) => Ok(&mut **c),
+            Some(Conn::Own(c)) => Ok(c),
+            None => Err(StoreError::Corrupt("the connection was given back".into())),
+        }
+    }
+
+    /// Gives the connection back for the next use.
+    pub(crate) fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl<DB: sqlx::Database> Drop for Loan<'_, DB> {
+    fn drop(&mut self) {
+        match self.conn.take() {
+            Some(Conn::Own(conn)) if self.keep => {
+                if let Ok(mut idle) = self.lent.idle.lock() {
+                    idle.push(conn);
+                }
+            }
+            Some(Conn::Pooled(mut conn)) if !self.keep => conn.close_on_drop(),
+            // Back to the pool; or closed as it drops.
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::unavailable_code;

@@ -3,7 +3,7 @@
 use crate::engine::StateWrite;
 use crate::journal::{EngineJournal, JournalCommit, JournaledState};
 use crate::migrate::{run_migrations, SQLITE};
-use crate::sql::{db_err, impl_store};
+use crate::sql::{db_err, impl_store, Lent};
 use crate::StoreError;
 use hearth_core::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -22,7 +22,7 @@ pub struct SqliteStore {
     /// writes between them as a rule; through the shared pool each batch landed on
     /// another connection, whose cache SQLite drops on seeing the database changed,
     /// and read every page it touched back from the file.
-    engine: SqlitePool,
+    engine: Arc<Lent<sqlx::Sqlite>>,
     /// Wakes the checkpoint task after each commit of the write path.
     checkpoint: Arc<Notify>,
     /// The file whose exclusive lock owns the engine state (`<database>.lock`; none
@@ -73,7 +73,7 @@ impl SqliteStore {
                 .await
                 .map_err(db_err)?;
             return Ok(Self {
-                engine: pool.clone(),
+                engine: Arc::new(Lent::new(pool.clone(), false)),
                 pool,
                 checkpoint: Arc::new(Notify::new()),
                 lock_path: None,
@@ -84,9 +84,9 @@ impl SqliteStore {
         lock_path.push(".lock");
         let engine = SqlitePoolOptions::new()
             .max_connections(1)
-            .min_connections(1)
-            // One task uses it, one statement list at a time; a list that fails is
-            // rolled back, or the connection closed (see `commit_engine_states`).
+            // One task uses it, one statement list at a time, and keeps it between
+            // them ([`Lent`]); a list that fails is rolled back, or the connection
+            // closed (see `run_list`).
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(engine_opts)
@@ -107,7 +107,7 @@ impl SqliteStore {
         tokio::spawn(checkpoints(pool.clone(), checkpoint.clone()));
         Ok(Self {
             pool,
-            engine,
+            engine: Arc::new(Lent::new(engine, true)),
             checkpoint,
             lock_path: Some(lock_path.into()),
             owner: Arc::default(),
@@ -123,7 +123,7 @@ impl SqliteStore {
         &self.pool
     }
 
-    fn engine_pool(&self) -> &SqlitePool {
+    fn engine(&self) -> &Lent<sqlx::Sqlite> {
         &self.engine
     }
 
@@ -305,37 +305,25 @@ async fn run_list(
     store: &SqliteStore,
     mut b: sqlx::QueryBuilder<'_, sqlx::Sqlite>,
 ) -> crate::Result<Vec<sqlx::sqlite::SqliteRow>> {
-    let pool = &store.engine;
-    // Unless the list ran to its COMMIT, the transaction may still be open on
-    // this connection (an error, or this future dropped midway): then the
-    // connection is closed, which rolls back, instead of going back to the
-    // pool for someone else's statements to land in that transaction.
-    struct CloseUnlessCommitted(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
-    impl Drop for CloseUnlessCommitted {
-        fn drop(&mut self) {
-            if let Some(conn) = self.0.as_mut() {
-                conn.close_on_drop();
-            }
-        }
-    }
-    let mut guard = CloseUnlessCommitted(Some(pool.acquire().await.map_err(db_err)?));
-    let Some(conn) = guard.0.as_mut() else {
-        return Err(StoreError::Corrupt("no connection".into()));
-    };
-    let rows = match b.build().persistent(true).fetch_all(&mut **conn).await {
+    // Unless the list ran to its COMMIT, the transaction may still be open on this
+    // connection (an error, or this future dropped midway): then the loan closes it,
+    // which rolls back, instead of keeping it for the next batch's statements to land
+    // in that transaction.
+    let mut c = store.engine.take().await?;
+    let rows = match b.build().persistent(true).fetch_all(c.conn()?).await {
         Ok(rows) => rows,
         Err(e) => {
             // A statement failed (an event id applied before, say): its OR
             // ROLLBACK ended the transaction, or ROLLBACK does now, and the
             // connection is kept with its warm page cache. Should neither hold,
-            // the guard closes it.
-            if rolled_back(sqlx::query("ROLLBACK").execute(&mut **conn).await) {
-                drop(guard.0.take());
+            // the loan closes it.
+            if rolled_back(sqlx::query("ROLLBACK").execute(c.conn()?).await) {
+                c.keep();
             }
             return Err(db_err(e));
         }
     };
-    drop(guard.0.take());
+    c.keep();
     store.checkpoint.notify_one();
     Ok(rows)
 }
@@ -422,10 +410,12 @@ impl EngineJournal for SqliteStore {
     }
 
     async fn journal(&self) -> crate::Result<Vec<(i64, String)>> {
+        let mut c = self.engine.take().await?;
         let rows = sqlx::query("SELECT seq, events FROM engine_journal ORDER BY seq")
-            .fetch_all(&self.engine)
+            .fetch_all(c.conn()?)
             .await
             .map_err(db_err)?;
+        c.keep();
         rows.iter()
             .map(|r| {
                 Ok((
@@ -438,6 +428,7 @@ impl EngineJournal for SqliteStore {
 
     async fn journaled_states(&self, accounts: &[String]) -> crate::Result<Vec<JournaledState>> {
         let mut found = Vec::with_capacity(accounts.len());
+        let mut c = self.engine.take().await?;
         for chunk in accounts.chunks(CHUNK) {
             let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "SELECT account, journal_seq, state FROM engine_state WHERE account IN (",
@@ -450,7 +441,7 @@ impl EngineJournal for SqliteStore {
             for r in b
                 .build()
                 .persistent(false)
-                .fetch_all(&self.engine)
+                .fetch_all(c.conn()?)
                 .await
                 .map_err(db_err)?
             {
@@ -461,6 +452,7 @@ impl EngineJournal for SqliteStore {
                 });
             }
         }
+        c.keep();
         Ok(found)
     }
 
