@@ -948,7 +948,91 @@ impl<DB: sqlx::Database> Drop for Loan<'_, DB> {
 
 #[cfg(test)]
 mod tests {
-    use super::unavailable_code;
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::{unavailable_code, Lent};
+
+    /// A SQLite file's pool of one connection, as the write path has.
+    async fn one_connection(name: &str) -> (std::path::PathBuf, sqlx::SqlitePool) {
+        let dir = std::env::temp_dir().join(format!("hearth-lent-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join("t.db"))
+            .create_if_missing(true);
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(2))
+            .connect_with(opts)
+            .await
+            .unwrap();
+        (dir, pool)
+    }
+
+    /// A kept connection is the one the next loan gets (its temporary table is still
+    /// there); one dropped without `keep`, inside a transaction, is closed, so the next
+    /// loan starts on a new connection with nothing left open.
+    #[tokio::test]
+    async fn a_kept_connection_is_reused_and_an_unkept_one_closed() {
+        let (dir, pool) = one_connection("reuse").await;
+        let lent = Lent::new(pool, true);
+        let mut c = lent.take().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE mine (x)")
+            .execute(c.conn().unwrap())
+            .await
+            .unwrap();
+        c.keep();
+        let mut c = lent.take().await.unwrap();
+        sqlx::query("BEGIN")
+            .execute(c.conn().unwrap())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO mine VALUES (1)")
+            .execute(c.conn().unwrap())
+            .await
+            .unwrap();
+        drop(c);
+        let mut c = lent.take().await.unwrap();
+        let gone = sqlx::query("SELECT x FROM mine")
+            .fetch_all(c.conn().unwrap())
+            .await;
+        assert!(gone.is_err(), "the unkept connection was reused");
+        // And nothing of its transaction holds the database.
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(c.conn().unwrap())
+            .await
+            .unwrap();
+        c.keep();
+        lent.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// No more loans than the pool has connections (a kept connection is detached
+    /// from the pool, which would otherwise open another): a second taker waits
+    /// until the first loan ends, then gets the connection it kept.
+    #[tokio::test]
+    async fn a_taker_waits_while_every_connection_is_lent() {
+        let (dir, pool) = one_connection("wait").await;
+        let lent = Lent::new(pool, true);
+        let mut first = lent.take().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE mine (x)")
+            .execute(first.conn().unwrap())
+            .await
+            .unwrap();
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), lent.take()).await;
+        assert!(
+            waited.is_err(),
+            "a second loan while the only connection is lent"
+        );
+        let second = lent.take();
+        first.keep();
+        let mut second = second.await.unwrap();
+        sqlx::query("SELECT x FROM mine")
+            .fetch_all(second.conn().unwrap())
+            .await
+            .unwrap();
+        second.keep();
+        lent.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn connection_loss_and_busy_are_unavailable_not_errors() {
