@@ -3,8 +3,8 @@
 -- version went to another page, with a new key in the primary key's index, and the
 -- dead versions bloated the table to three times its live size. Half-empty pages keep
 -- the new version beside the old (a HOT update: no index write, the dead version
--- pruned in place): 97 % of updates instead of 76 %, the table a third the size, and
--- 8-10 % more access events per second (BENCHMARKS.md, session 16).
+-- pruned in place): 97 % of updates instead of 76 %, a third as many dead versions
+-- for autovacuum, the table a third the size (BENCHMARKS.md, session 16).
 --
 -- Only pages written from now on are left half-empty; an existing table keeps its
 -- packed pages until rewritten (VACUUM FULL engine_state, or pg_repack, off-peak).
