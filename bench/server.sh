@@ -30,8 +30,9 @@ EOF
 start_server_on_fresh_pg() { # name
   DB="hearth_$1_$$"
   psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
-  start_server "$PG_URL/$DB"
+  # Set first, so that a server that fails to start leaves no database behind.
   trap 'stop_server; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null' EXIT
+  start_server "$PG_URL/$DB"
 }
 
 stop_server() {
