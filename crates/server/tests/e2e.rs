@@ -577,6 +577,9 @@ async fn the_platform_api_needs_its_key_and_names_bad_input() {
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "invalid_request");
+    // The rejection names the field that went wrong.
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("ts"), "{message}");
     let resp = c
         .post(s.url("/v1/access"))
         .bearer_auth(&s.api_key)
@@ -586,6 +589,30 @@ async fn the_platform_api_needs_its_key_and_names_bad_input() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // Any JSON media type is taken, and only JSON.
+    let good = r#"{"ts":"2026-01-01T00:00:00Z","account":"a-18","device":"d","device_type":"tv","ip":"198.51.100.9","kind":"playback"}"#;
+    for (content_type, status) in [
+        ("application/json; charset=utf-8", StatusCode::OK),
+        ("Application/JSON", StatusCode::OK),
+        ("application/vnd.hearth+json", StatusCode::OK),
+        ("text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+    ] {
+        let resp = c
+            .post(s.url("/v1/access"))
+            .bearer_auth(&s.api_key)
+            .header("content-type", content_type)
+            .body(good)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "{content_type}");
+        let body: Value = resp.json().await.unwrap();
+        if status == StatusCode::OK {
+            assert_eq!(body["account"], "a-18", "{content_type}");
+        } else {
+            assert_eq!(body["error"]["code"], "unsupported_media_type");
+        }
+    }
 
     let big = "x".repeat(200 * 1024);
     let resp = c

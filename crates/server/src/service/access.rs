@@ -91,7 +91,9 @@ impl App {
     /// decision it was given then, and changes and counts nothing.
     pub async fn access(&self, mut event: AccessEvent) -> ServiceResult<Decision> {
         self.enricher.enrich(&mut event);
-        let applied = self.writer().submit(event.clone()).await?;
+        // The account alone outlives the event (for its effects, one event in many).
+        let account = event.account.clone();
+        let applied = self.writer().submit(event).await?;
         if !applied.fresh {
             return Ok(applied.decision);
         }
@@ -102,9 +104,9 @@ impl App {
         if let Some((id, effects)) = &applied.effects {
             // Committed with the state: should this fail, the row stays and a sweep
             // carries it out later, while the caller has its decision now.
-            match self.carry_out(event.account.as_str(), effects).await {
+            match self.carry_out(account.as_str(), effects).await {
                 Ok(()) => self.effects_done(id.clone()).await,
-                Err(e) => tracing::warn!(account = %event.account.as_str(), error = %e,
+                Err(e) => tracing::warn!(account = %account.as_str(), error = %e,
                     "carrying out an event's effects failed; a sweep retries them"),
             }
         }

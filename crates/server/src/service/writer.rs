@@ -575,11 +575,10 @@ impl Writer {
 
     async fn send<T>(
         &self,
-        account: &str,
+        queue: &mpsc::Sender<Job>,
         job: Job,
         answer: oneshot::Receiver<ServiceResult<T>>,
     ) -> ServiceResult<T> {
-        let queue = self.queue_for(account)?;
         let _counted = InFlight::new(&self.in_flight);
         queue.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
@@ -595,9 +594,8 @@ impl Writer {
     /// Queues the event and waits for the commit that holds it.
     pub async fn submit(&self, event: AccessEvent) -> ServiceResult<Applied> {
         let (reply, answer) = oneshot::channel();
-        let account = event.account.as_str().to_owned();
-        self.send(&account, Job::Event { event, reply }, answer)
-            .await
+        let queue = self.queue_for(event.account.as_str())?;
+        self.send(queue, Job::Event { event, reply }, answer).await
     }
 
     /// The state the owning writer holds for an account, newer than the stored one
@@ -608,7 +606,7 @@ impl Writer {
             account: account.to_owned(),
             reply,
         };
-        self.send(account, job, answer).await
+        self.send(self.queue_for(account)?, job, answer).await
     }
 
     /// Writes back every state the owning writer holds dirty (graceful shutdown,
