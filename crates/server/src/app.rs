@@ -42,6 +42,9 @@ pub struct App {
     /// Held as well by every hash started while access events wait for their commit
     /// (`[hashing] busy_backlog`): then hashes run one at a time.
     pub busy_hash_slot: Semaphore,
+    /// Until when the next busy-time hash waits, so that they take at most
+    /// `[hashing] busy_share` of one core.
+    pub busy_rest_until: std::sync::Mutex<Option<tokio::time::Instant>>,
     /// Verified against when an e-mail is unknown, so both paths cost one hash.
     pub dummy_hash: String,
     pub engine: Engine,
@@ -133,6 +136,7 @@ impl App {
             hash_threads: crate::hashing::HashThreads::start(slots)
                 .map_err(|e| StartError::Other(format!("cannot start hashing threads: {e}")))?,
             busy_hash_slot: Semaphore::new(1),
+            busy_rest_until: std::sync::Mutex::new(None),
             dummy_hash,
             engine: Engine::new(config.engine.clone()),
             enricher: hearth_events::geo::Enricher::open(

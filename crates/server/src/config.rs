@@ -158,6 +158,12 @@ pub struct HashingConfig {
     /// batch being committed), hashes start one at a time, so a flood of sign-ins
     /// leaves the other cores to access events; 0 turns this off.
     pub busy_backlog: usize,
+    /// The share of one core those one-at-a-time hashes may take (above 0, at most
+    /// 1): after each, the next waits for the rest of its share. A runnable hash,
+    /// however low its priority, turns every wake-up of the access path on its core
+    /// into an interrupt; on the benchmark machine half a core of hashing cost access
+    /// events a third of their rate, a whole core half (BENCHMARKS.md, session 17).
+    pub busy_share: f64,
 }
 
 impl Default for HashingConfig {
@@ -169,6 +175,7 @@ impl Default for HashingConfig {
             parallelism: p.parallelism,
             max_concurrent: 0,
             busy_backlog: 4,
+            busy_share: 0.5,
         }
     }
 }
@@ -491,6 +498,12 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(format!("codes: {e}")))?;
         hearth_courier::templates::Branding::new(&self.service_name)
             .map_err(|e| ConfigError::Invalid(format!("service_name: {e}")))?;
+        let share = self.hashing.busy_share;
+        if !(share > 0.0 && share <= 1.0) {
+            return Err(ConfigError::Invalid(format!(
+                "hashing.busy_share must be above 0 and at most 1, not {share}"
+            )));
+        }
         if self.sessions.idle_timeout_days == 0 {
             return Err(ConfigError::Invalid(
                 "sessions.idle_timeout_days must be at least 1".into(),
@@ -665,6 +678,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("log_format"), "{err}");
+        for share in ["0", "1.5", "-0.5"] {
+            let err = Config::load(
+                None,
+                vec![("HEARTH_HASHING__BUSY_SHARE".to_owned(), share.to_owned())],
+                &Overrides::default(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("hashing.busy_share"), "{share}: {err}");
+        }
+        let c = Config::load(
+            None,
+            vec![("HEARTH_HASHING__BUSY_SHARE".to_owned(), "1".to_owned())],
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.hashing.busy_share, 1.0);
     }
 
     #[test]

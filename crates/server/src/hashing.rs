@@ -37,6 +37,25 @@ pub fn lower_this_thread() {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// The CPU time the calling thread has used, where the platform tells.
+pub fn thread_cpu_time() -> Option<std::time::Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec we own.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0 {
+            return Some(std::time::Duration::new(
+                u64::try_from(t.tv_sec).ok()?,
+                u32::try_from(t.tv_nsec).ok()?,
+            ));
+        }
+    }
+    None
+}
+
 /// A fixed set of lowered threads that run hashes handed to them. They stop once
 /// this handle is dropped and the hashes queued before have run.
 pub struct HashThreads {

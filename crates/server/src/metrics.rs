@@ -18,7 +18,7 @@ const HELP: &[(&str, &str)] = &[
     ("hearth_decision_reasons_total", "Reasons given with access decisions."),
     ("hearth_engine_state_conflicts_total", "Engine state updates retried after a concurrent write."),
     ("hearth_access_batch_seconds", "Time the access write path took per batch: states loaded, events decided, one commit; one sample per batch."),
-    ("hearth_password_hash_wait_seconds", "Time a password hash waited for its turn ([hashing] max_concurrent, and one at a time while access events wait for their commit)."),
+    ("hearth_password_hash_wait_seconds", "Time a password hash waited for its turn ([hashing] max_concurrent, and one at a time within [hashing] busy_share of a core while access events wait for their commit)."),
     ("hearth_password_hash_seconds", "Time a password hash took on its thread, which yields the cores to all other work."),
     ("hearth_access_batch_events_total", "Access events the write path took in batches; divided by the batch count (hearth_access_batch_seconds_count) it gives the mean batch size."),
     ("hearth_access_queue_events", "Access events waiting for the write path (the queue answers 503 when full), read at scrape time."),

@@ -101,8 +101,9 @@ impl App {
     }
 
     /// Waits for a turn to hash: one of `[hashing] max_concurrent` slots, and while
-    /// access events wait for their commit, the single busy-time slot as well.
-    /// Sign-ins then take one core rather than all of them, and the decisions
+    /// access events wait for their commit, the single busy-time slot as well, once
+    /// the last busy-time hash has rested ([`App::rest_after_busy_hash`]). Sign-ins
+    /// then take part of one core rather than all of them, and the decisions
     /// playback waits for keep the rest.
     async fn hash_turn(&self) -> ServiceResult<HashTurn<'_>> {
         self.hash_turn_at(self.writer.get().map_or(0, |w| w.in_flight()))
@@ -116,11 +117,31 @@ impl App {
         let threshold = self.config.hashing.busy_backlog;
         let busy = threshold > 0 && backlog >= threshold;
         let busy_slot = if busy {
-            Some(self.busy_hash_slot.acquire().await.map_err(closed)?)
+            let permit = self.busy_hash_slot.acquire().await.map_err(closed)?;
+            let rest = *self
+                .busy_rest_until
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(until) = rest.filter(|t| *t > tokio::time::Instant::now()) {
+                tokio::time::sleep_until(until).await;
+            }
+            Some(permit)
         } else {
             None
         };
         Ok((slot, busy_slot))
+    }
+
+    /// After a busy-time hash that took `spent` of its thread's CPU, the next one
+    /// waits long enough for hashes to use `[hashing] busy_share` of one core.
+    pub(crate) fn rest_after_busy_hash(&self, spent: std::time::Duration) {
+        let share = self.config.hashing.busy_share;
+        let rest = spent.mul_f64((1.0 / share - 1.0).max(0.0));
+        *self
+            .busy_rest_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(tokio::time::Instant::now() + rest);
     }
 
     /// Runs `f` (a hash) on the hashing threads once it is its turn, and times both:
@@ -132,23 +153,32 @@ impl App {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> ServiceResult<T> {
         let asked = std::time::Instant::now();
-        let _turn = self.hash_turn().await?;
+        let turn = self.hash_turn().await?;
         let began = std::time::Instant::now();
         self.metrics.observe(
             "hearth_password_hash_wait_seconds",
             &[],
             (began - asked).as_secs_f64(),
         );
-        let out = self
+        let (out, cpu) = self
             .hash_threads
-            .run(f)
+            .run(move || {
+                let t0 = crate::hashing::thread_cpu_time();
+                let out = f();
+                let cpu = crate::hashing::thread_cpu_time()
+                    .zip(t0)
+                    .map(|(t1, t0)| t1 - t0);
+                (out, cpu)
+            })
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        self.metrics.observe(
-            "hearth_password_hash_seconds",
-            &[],
-            began.elapsed().as_secs_f64(),
-        );
+        let wall = began.elapsed();
+        self.metrics
+            .observe("hearth_password_hash_seconds", &[], wall.as_secs_f64());
+        if turn.1.is_some() {
+            self.rest_after_busy_hash(cpu.unwrap_or(wall));
+        }
+        drop(turn);
         Ok(out)
     }
 
@@ -857,6 +887,33 @@ mod tests {
             "a quiet hash held a busy one back"
         );
         drop(quiet);
+        s.stop().await;
+    }
+
+    /// A busy-time hash that took 100 ms of CPU at a share of a quarter makes the
+    /// next busy-time hash wait 300 ms; a quiet-time hash does not wait.
+    #[tokio::test]
+    async fn busy_hashes_rest_for_the_rest_of_their_share() {
+        let s = TestServer::start(|c| {
+            c.hashing.max_concurrent = 2;
+            c.hashing.busy_backlog = 4;
+            c.hashing.busy_share = 0.25;
+        })
+        .await;
+        let app = &s.app;
+        assert!(ready_now(app.hash_turn_at(4)), "nothing to rest from yet");
+        app.rest_after_busy_hash(std::time::Duration::from_millis(100));
+        let began = std::time::Instant::now();
+        assert!(!ready_now(app.hash_turn_at(4)), "a busy hash did not rest");
+        assert!(ready_now(app.hash_turn_at(0)), "a quiet hash rested");
+        let turn = app.hash_turn_at(4).await.unwrap();
+        let waited = began.elapsed();
+        assert!(
+            waited >= std::time::Duration::from_millis(300),
+            "{waited:?}"
+        );
+        drop(turn);
+        assert!(ready_now(app.hash_turn_at(4)), "rested twice");
         s.stop().await;
     }
 
