@@ -96,8 +96,13 @@ for BACKEND in $BACKENDS; do
       URL="$PG_URL/$DB" ;;
     *) echo "unknown backend $BACKEND" >&2; exit 1 ;;
   esac
+  # Set first, so that a server that fails to start leaves no database behind.
+  if [ "$BACKEND" = postgres ]; then
+    trap 'stop_server; psql "$PG_URL/postgres" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null' EXIT
+  else
+    trap 'stop_server' EXIT
+  fi
   start_server "$URL"
-  trap 'stop_server' EXIT
   create_accounts
   # Warm up (connections, first states), then the measured runs.
   BENCH_KEY=$KEY wrk -t1 -c4 -d2s -s bench/wrk/access.lua "$BASE/v1/access" >/dev/null
