@@ -24,6 +24,14 @@ fn sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// A fresh id, 16 hex digits from the thread's generator (a CSPRNG seeded and reseeded
+/// from the OS). An id is not a secret, so it is not read from the OS generator as
+/// tokens are (`service::random_hex`): that was a system call for every request.
+fn fresh_id() -> String {
+    use rand::Rng;
+    format!("{:016x}", rand::thread_rng().gen::<u64>())
+}
+
 pub async fn layer(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -31,7 +39,7 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .filter(|v| sane(v))
         .map(str::to_owned)
-        .unwrap_or_else(|| crate::service::random_hex(8));
+        .unwrap_or_else(fresh_id);
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -78,6 +86,18 @@ mod tests {
         let long = "a".repeat(65);
         for bad in ["", "has space", "new\nline", "<script>", long.as_str()] {
             assert!(!super::sane(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn fresh_ids_are_sixteen_hex_digits_and_do_not_repeat() {
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| super::fresh_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in &ids {
+            assert_eq!(id.len(), 16, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+            assert!(super::sane(id), "{id}");
         }
     }
 }
