@@ -580,6 +580,15 @@ fn set_path(root: &mut toml::Value, path: &[String], leaf: toml::Value) -> Resul
 mod tests {
     use super::*;
 
+    /// The configuration from one environment variable alone.
+    fn load_one(key: &str, value: &str) -> Result<Config, ConfigError> {
+        Config::load(
+            None,
+            vec![(key.to_owned(), value.to_owned())],
+            &Overrides::default(),
+        )
+    }
+
     #[test]
     fn layers_override_in_order() {
         let dir = std::env::temp_dir().join(format!("hearth-config-{}", std::process::id()));
@@ -647,53 +656,27 @@ mod tests {
         };
         let c = Config::load(None, env, &over).unwrap();
         assert_eq!(c.log_format, "text", "the flag wins");
-        let err = Config::load(
-            None,
-            vec![(
-                "HEARTH_HTTP__TRUSTED_PROXIES".to_owned(),
-                "10.0.0.0/40".to_owned(),
-            )],
-            &Overrides::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = load_one("HEARTH_HTTP__TRUSTED_PROXIES", "10.0.0.0/40")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("10.0.0.0/40"), "{err}");
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_named() {
-        let err = Config::load(
-            None,
-            vec![("HEARTH_LISTN".to_owned(), "x".to_owned())],
-            &Overrides::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = load_one("HEARTH_LISTN", "x").unwrap_err().to_string();
         assert!(err.contains("listn"), "{err}");
-        let err = Config::load(
-            None,
-            vec![("HEARTH_LOG_FORMAT".to_owned(), "xml".to_owned())],
-            &Overrides::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("log_format"), "{err}");
-        for share in ["0", "1.5", "-0.5"] {
-            let err = Config::load(
-                None,
-                vec![("HEARTH_HASHING__BUSY_SHARE".to_owned(), share.to_owned())],
-                &Overrides::default(),
-            )
+        let err = load_one("HEARTH_LOG_FORMAT", "xml")
             .unwrap_err()
             .to_string();
+        assert!(err.contains("log_format"), "{err}");
+        for share in ["0", "1.5", "-0.5"] {
+            let err = load_one("HEARTH_HASHING__BUSY_SHARE", share)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("hashing.busy_share"), "{share}: {err}");
         }
-        let c = Config::load(
-            None,
-            vec![("HEARTH_HASHING__BUSY_SHARE".to_owned(), "1".to_owned())],
-            &Overrides::default(),
-        )
-        .unwrap();
+        let c = load_one("HEARTH_HASHING__BUSY_SHARE", "1").unwrap();
         assert_eq!(c.hashing.busy_share, 1.0);
     }
 
