@@ -551,6 +551,34 @@ async fn one_address_trying_many_accounts_is_stopped() {
 }
 
 #[tokio::test]
+async fn api_answers_are_not_cached_and_unknown_paths_answer_json() {
+    let s = TestServer::start(|_| {}).await;
+    let c = Client::new();
+    let event = json!({"ts": "2026-03-01T20:15:00Z", "account": "a-1", "device": "d-1", "device_type": "tv", "ip": "203.0.113.7", "kind": "playback"});
+    let ok = c
+        .post(s.url("/v1/access"))
+        .bearer_auth(&s.api_key)
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()["cache-control"], "no-store");
+    // An API route's own refusals are not cached either.
+    let refused = c.get(s.url("/v1/me")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    let wrong_method = c.get(s.url("/v1/access")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    for path in ["/v1/nope", "/v1", "/v1/access/extra", "/nope"] {
+        let resp = c.get(s.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn the_platform_api_needs_its_key_and_names_bad_input() {
     let s = TestServer::start(|_| {}).await;
     let c = Client::new();

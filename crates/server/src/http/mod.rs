@@ -86,55 +86,62 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
 pub fn router(app: AppState) -> Router {
     let body_limit = app.config.limits.body_bytes;
     let timeout = Duration::from_secs(app.config.limits.request_timeout_secs);
+    // The API's routes carry their whole path and are merged, not nested under /v1:
+    // a nested router is a second routing per request (the prefix stripped into a new
+    // URI, a second path match, its own boxed layers), which every access event paid
+    // for and /healthz did not (BENCHMARKS.md, session 19).
     let v1 = Router::new()
-        .route("/accounts", post(api::sign_up))
-        .route("/sessions", post(api::sign_in))
-        .route("/sessions/current", delete(api::sign_out_current))
-        .route("/me", get(api::me))
-        .route("/me/devices", get(api::devices))
-        .route("/me/devices/sign-out-all", post(api::sign_out_all))
+        .route("/v1/accounts", post(api::sign_up))
+        .route("/v1/sessions", post(api::sign_in))
+        .route("/v1/sessions/current", delete(api::sign_out_current))
+        .route("/v1/me", get(api::me))
+        .route("/v1/me/devices", get(api::devices))
+        .route("/v1/me/devices/sign-out-all", post(api::sign_out_all))
         .route(
-            "/me/devices/{id}",
+            "/v1/me/devices/{id}",
             patch(api::rename_device).delete(api::sign_out_device),
         )
-        .route("/me/devices/{id}/not-me", post(api::not_me))
-        .route("/me/compromised", post(api::compromised))
-        .route("/me/password", post(api::change_password))
+        .route("/v1/me/devices/{id}/not-me", post(api::not_me))
+        .route("/v1/me/compromised", post(api::compromised))
+        .route("/v1/me/password", post(api::change_password))
         .route(
-            "/me/recovery-phone",
+            "/v1/me/recovery-phone",
             put(api::set_phone).delete(api::remove_phone),
         )
-        .route("/me/audit", get(api::my_audit))
-        .route("/passwords/check", post(api::check_password))
-        .route("/access", post(api::access))
-        .route("/admin/audit", get(api::admin_audit))
-        .route("/admin/flagged", get(api::admin_flagged))
-        .route("/admin/accounts", get(api::admin_accounts))
-        .route("/me/notifications", get(notify_api::list))
-        .route("/me/notifications/read", post(notify_api::mark_read))
+        .route("/v1/me/audit", get(api::my_audit))
+        .route("/v1/passwords/check", post(api::check_password))
+        .route("/v1/access", post(api::access))
+        .route("/v1/admin/audit", get(api::admin_audit))
+        .route("/v1/admin/flagged", get(api::admin_flagged))
+        .route("/v1/admin/accounts", get(api::admin_accounts))
+        .route("/v1/me/notifications", get(notify_api::list))
+        .route("/v1/me/notifications/read", post(notify_api::mark_read))
         .route(
-            "/me/notification-settings",
+            "/v1/me/notification-settings",
             get(notify_api::settings).put(notify_api::set_settings),
         )
-        .route("/admin/accounts/{account}", get(api::admin_account))
-        .route("/sessions/code", post(codes_api::sign_in_with_code))
-        .route("/me/sign-in-codes", post(codes_api::create_sign_in_code))
-        .route("/password-reset", post(codes_api::password_reset))
+        .route("/v1/admin/accounts/{account}", get(api::admin_account))
+        .route("/v1/sessions/code", post(codes_api::sign_in_with_code))
+        .route("/v1/me/sign-in-codes", post(codes_api::create_sign_in_code))
+        .route("/v1/password-reset", post(codes_api::password_reset))
         .route(
-            "/password-reset/complete",
+            "/v1/password-reset/complete",
             post(codes_api::password_reset_complete),
         )
-        .route("/device/verification/code", post(codes_api::device_code))
-        .route("/device/verification", post(codes_api::device_verify))
-        .route("/device/verification/later", post(codes_api::device_later))
-        .route("/device/travel-pass/code", post(codes_api::travel_code))
-        .route("/device/travel-pass", post(codes_api::travel_start))
-        .route("/device/household/code", post(codes_api::household_code))
-        .route("/device/household", post(codes_api::household_confirm))
-        .route("/messages/check", post(phish_api::check))
-        .route("/reports/phishing", post(phish_api::report))
-        .route("/admin/campaigns", get(phish_api::campaigns))
-        .route("/admin/campaigns/{id}", get(phish_api::campaign))
+        .route("/v1/device/verification/code", post(codes_api::device_code))
+        .route("/v1/device/verification", post(codes_api::device_verify))
+        .route(
+            "/v1/device/verification/later",
+            post(codes_api::device_later),
+        )
+        .route("/v1/device/travel-pass/code", post(codes_api::travel_code))
+        .route("/v1/device/travel-pass", post(codes_api::travel_start))
+        .route("/v1/device/household/code", post(codes_api::household_code))
+        .route("/v1/device/household", post(codes_api::household_confirm))
+        .route("/v1/messages/check", post(phish_api::check))
+        .route("/v1/reports/phishing", post(phish_api::report))
+        .route("/v1/admin/campaigns", get(phish_api::campaigns))
+        .route("/v1/admin/campaigns/{id}", get(phish_api::campaign))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -144,7 +151,7 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
-        .nest("/v1", v1)
+        .merge(v1)
         .merge(crate::web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
