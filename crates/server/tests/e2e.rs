@@ -576,6 +576,7 @@ async fn api_answers_are_not_cached_and_unknown_paths_answer_json() {
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["error"]["code"], "not_found", "{path}");
     }
+    s.stop().await;
 }
 
 #[tokio::test]
